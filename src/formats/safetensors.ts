@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { open, type FileHandle, rename, rm } from "node:fs/promises";
+import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { type DType, DTYPE_BYTES, isDType, numel, toFloat32 } from "./dtype.ts";
 import { MissingTensorError, type RawTensor, type TensorMeta, type TensorSource } from "./tensor_source.ts";
@@ -84,7 +84,9 @@ export function parseHeader(path: string, json: string, fileSize: number): Safet
     }
     const t = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof t !== "object" || t === null) fail(`tensor "${name}" is not an object`);
-    if (!isDType(t.dtype)) fail(`tensor "${name}" has unknown or unsupported dtype ${JSON.stringify(t.dtype)}`);
+    if (!isDType(t.dtype)) {
+      fail(`tensor "${name}" has unknown or unsupported dtype ${JSON.stringify(t.dtype)}`);
+    }
     const dtype = t.dtype as DType;
     const shape = t.shape;
     if (
@@ -99,9 +101,9 @@ export function parseHeader(path: string, json: string, fileSize: number): Safet
     const expected = numel(shape as number[]) * DTYPE_BYTES[dtype];
     if (e - b !== expected) {
       fail(
-        `tensor "${name}" (${dtype} ${JSON.stringify(shape)}) needs ${expected} bytes but its data_offsets span ${
-          e - b
-        }`,
+        `tensor "${name}" (${dtype} ${
+          JSON.stringify(shape)
+        }) needs ${expected} bytes but its data_offsets span ${e - b}`,
       );
     }
     tensors.push({ name, dtype, shape: shape as number[], start: dataStart + b, end: dataStart + e });
@@ -152,7 +154,9 @@ async function openForRead(path: string): Promise<FileHandle> {
 
 async function readHeaderFrom(fh: FileHandle, path: string): Promise<SafetensorsHeader> {
   const { size } = await fh.stat();
-  if (size < 8) throw new SafetensorsError(path, `file is ${size} bytes, shorter than the 8-byte header length`);
+  if (size < 8) {
+    throw new SafetensorsError(path, `file is ${size} bytes, shorter than the 8-byte header length`);
+  }
   const lenBuf = new Uint8Array(8);
   await readExactly(fh, lenBuf, 0, path);
   const n = new DataView(lenBuf.buffer).getBigUint64(0, true);

@@ -56,7 +56,9 @@ export class ShardedSafetensors implements TensorSource {
     try {
       for (const [name, file] of Object.entries(map as Record<string, unknown>)) {
         if (typeof file !== "string" || file.includes("/") || file.includes("\\")) {
-          throw new Error(`${indexPath}: weight_map entry "${name}" names an invalid shard ${JSON.stringify(file)}`);
+          throw new Error(
+            `${indexPath}: weight_map entry "${name}" names an invalid shard ${JSON.stringify(file)}`,
+          );
         }
         let shard = shards.get(file);
         if (!shard) {
@@ -64,7 +66,9 @@ export class ShardedSafetensors implements TensorSource {
           shards.set(file, shard);
         }
         if (!shard.has(name)) {
-          throw new Error(`${indexPath}: weight_map puts "${name}" in ${file}, but that shard does not hold it`);
+          throw new Error(
+            `${indexPath}: weight_map puts "${name}" in ${file}, but that shard does not hold it`,
+          );
         }
         where.set(name, shard);
       }
