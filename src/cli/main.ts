@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { demoCommand } from "./demo.ts";
 import { inspectCommand } from "./inspect.ts";
 import { synthCommand } from "./synth.ts";
 import { CliError } from "./errors.ts";
@@ -25,6 +26,7 @@ export interface Subcommand {
 
 /** Every subcommand by name. */
 export const SUBCOMMANDS: Record<string, Subcommand> = {
+  demo: { summary: "run the main job end to end on the built-in model", run: demoCommand },
   inspect: {
     summary: "describe a checkpoint: family, layout, cross-attention layers, encoders",
     run: inspectCommand,

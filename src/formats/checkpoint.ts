@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { DType } from "./dtype.ts";
 import { SafetensorsFile } from "./safetensors.ts";
 import { openSafetensors, type ShardedSafetensors } from "./sharded.ts";
-import { type TensorSource } from "./tensor_source.ts";
+import type { TensorSource } from "./tensor_source.ts";
 import { type TensorView, viewSource } from "./view_source.ts";
 import { unetDiffusersToLdm } from "./ldm_unet.ts";
 import { vaeDiffusersToLdm } from "./ldm_vae.ts";
