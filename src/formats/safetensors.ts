@@ -410,25 +410,29 @@ export async function writeSafetensors(
   const names = Object.keys(tensors).sort((a, b) =>
     REFERENCE_DTYPE_RANK[tensors[b].dtype] - REFERENCE_DTYPE_RANK[tensors[a].dtype] || compareUtf8(a, b)
   );
-  const header: Record<string, unknown> = {};
-  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  // The header text is assembled by hand: a JS object would move integer-like names ("0", "12") ahead of
+  // all others, including __metadata__, and lose the reference order.
+  const entries: string[] = [];
+  const metaEntries = Object.entries(metadata);
+  if (metaEntries.length) {
+    entries.push(
+      `"__metadata__":{${
+        metaEntries.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(",")
+      }}`,
+    );
+  }
   let offset = 0;
   const sizes: number[] = [];
   for (const name of names) {
     const t = tensors[name];
     const size = numel(t.shape) * DTYPE_BYTES[t.dtype];
     if (!Number.isSafeInteger(offset + size)) throw new Error(`${path}: tensor ${show(name)} is too large`);
-    // defineProperty: a tensor named "__proto__" must become a key, not the prototype.
-    Object.defineProperty(header, name, {
-      value: { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + size] },
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+    const info = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + size] };
+    entries.push(`${JSON.stringify(name)}:${JSON.stringify(info)}`);
     sizes.push(size);
     offset += size;
   }
-  let headerBytes = new TextEncoder().encode(JSON.stringify(header));
+  let headerBytes = new TextEncoder().encode(`{${entries.join(",")}}`);
   const padded = Math.ceil(headerBytes.byteLength / 8) * 8;
   if (padded !== headerBytes.byteLength) {
     const p = new Uint8Array(padded).fill(0x20);

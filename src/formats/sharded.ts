@@ -101,11 +101,12 @@ export class ShardedSafetensors implements TensorSource {
       for (const s of shards.values()) s.close();
       throw e;
     }
-    const meta: Record<string, string> = {};
     const indexMeta = isObject(index) ? index.metadata : undefined;
-    if (isObject(indexMeta)) {
-      for (const [k, v] of Object.entries(indexMeta)) meta[k] = typeof v === "string" ? v : JSON.stringify(v);
-    }
+    const meta: Record<string, string> = Object.fromEntries(
+      Object.entries(isObject(indexMeta) ? indexMeta : {}).map((
+        [k, v],
+      ) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+    );
     return new ShardedSafetensors(indexPath, meta, shards, where);
   }
 

@@ -166,6 +166,9 @@ def writer_reference() -> None:
         "\U0001F600": torch.tensor([3.0]),
         'q"\\\x01\n': torch.tensor([4.0]),
         "Z.upper": torch.tensor([5.0]),
+        "10": torch.tensor([6.0]),  # integer-like names: a JS object would move these first
+        "9": torch.tensor([7.0]),
+        "__proto__": torch.tensor([8.0]),
     }
     cases = []
     for label, metadata in [("writer_reference", {"format": "pt"}), ("writer_reference_nometa", None)]:
