@@ -115,6 +115,8 @@ export function parseHeader(
       continue;
     }
     const label = `tensor ${show(name)}`;
+    // JSON.parse lets "\ud800" escapes make strings that are not Unicode; the reference rejects them.
+    if (!name.isWellFormed()) fail(`${label} has a name with an unpaired surrogate escape`);
     if (!isPlainObject(value)) fail(`${label} is ${show(value)}, not an object`);
     const t = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (!isDType(t.dtype)) fail(`${label} has unknown or unsupported dtype ${show(t.dtype)}`);
@@ -398,10 +400,16 @@ export async function writeSafetensors(
     if (typeof v !== "string") {
       throw new Error(`${path}: metadata value of ${show(k)} must be a string, not ${show(v)}`);
     }
+    if (!k.isWellFormed() || !v.isWellFormed()) {
+      throw new Error(`${path}: metadata ${show(k)} has an unpaired surrogate`);
+    }
   }
   for (const [name, t] of Object.entries(tensors)) {
     const label = `${path}: tensor ${show(name)}`;
     if (name === "__metadata__") throw new Error(`${label}: that name is reserved for the metadata`);
+    if (!name.isWellFormed()) {
+      throw new Error(`${label}: the name has an unpaired surrogate, not valid UTF-8`);
+    }
     if (!isDType(t?.dtype)) throw new Error(`${label} has unknown dtype ${show(t?.dtype)}`);
     if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw new Error(`${label} has an invalid shape ${show(t.shape)}`);

@@ -233,6 +233,11 @@ Deno.test("safetensors: bad files fail with a SafetensorsError naming the file a
       /value of "a" is \{"b":"c"\}, not a string/,
     ],
     [
+      "lone surrogate name",
+      fileBytes(`{"\\ud800":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, one),
+      /tensor "\\ud800" has a name with an unpaired surrogate escape/,
+    ],
+    [
       "metadata array",
       fileBytes(`{"__metadata__":["a"],${t}}`, one),
       /__metadata__ is \["a"\], not an object/,
@@ -364,6 +369,11 @@ Deno.test("safetensors: the writer refuses bad metadata, dtypes, shapes and data
     );
     await assert.rejects(writeSafetensors(path, { x: { ...w, shape: [-1] } }), /invalid shape \[-1\]/);
     await assert.rejects(writeSafetensors(path, { __metadata__: w }), /reserved for the metadata/);
+    await assert.rejects(writeSafetensors(path, { "\ud800": w }), /unpaired surrogate/);
+    await assert.rejects(
+      writeSafetensors(path, { w }, { k: "\udc00" }),
+      /metadata "k" has an unpaired surrogate/,
+    );
     await assert.rejects(
       writeSafetensors(path, { x: { ...w, shape: [2] } }),
       /tensor "x" has 4 bytes of data, its dtype and shape need 8/,
