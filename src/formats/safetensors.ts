@@ -225,7 +225,9 @@ async function readExactly(fh: FileHandle, buf: Uint8Array, position: number, pa
   while (done < buf.byteLength) {
     let bytesRead: number;
     try {
-      ({ bytesRead } = await fh.read(buf, done, buf.byteLength - done, position + done));
+      // At most 1 GiB per call: Node-style read() refuses lengths of 2 GiB and more.
+      const length = Math.min(buf.byteLength - done, 1 << 30);
+      ({ bytesRead } = await fh.read(buf, done, length, position + done));
     } catch (e) {
       throw new Error(
         `${path}: cannot read ${buf.byteLength} bytes at offset ${position}: ${(e as Error).message}`,
@@ -368,7 +370,8 @@ function compareUtf8(a: string, b: string): number {
 async function writeAll(fh: FileHandle, bytes: Uint8Array): Promise<void> {
   let done = 0;
   while (done < bytes.byteLength) {
-    const { bytesWritten } = await fh.write(bytes, done, bytes.byteLength - done);
+    const length = Math.min(bytes.byteLength - done, 1 << 30); // Node-style write() takes < 2 GiB per call
+    const { bytesWritten } = await fh.write(bytes, done, length);
     if (bytesWritten <= 0) throw new Error(`write made no progress after ${done} bytes`);
     done += bytesWritten;
   }
