@@ -433,3 +433,28 @@ Deno.test("safetensors: writeAtomically names the path when the folder is missin
     assert.equal(await readFile(join(dir, "note.txt"), "utf8"), "hi");
   });
 });
+
+Deno.test("safetensors: a 5 GB (sparse) file opens from its header and reads a tensor past 4 GiB", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "huge.safetensors");
+    const big = 5_000_000_000;
+    const header = JSON.stringify({
+      big: { dtype: "U8", shape: [big], data_offsets: [0, big] },
+      tail: { dtype: "F32", shape: [1], data_offsets: [big, big + 4] },
+    });
+    await writeFile(path, fileBytes(header));
+    const size = 8 + header.length + big + 4;
+    await Deno.truncate(path, size); // sparse: no disk space, and reading it whole would take seconds
+    const fh = await Deno.open(path, { write: true });
+    await fh.seek(size - 4, Deno.SeekMode.Start);
+    await fh.write(new Uint8Array(new Float32Array([2.5]).buffer));
+    fh.close();
+    const f = await SafetensorsFile.open(path);
+    try {
+      assert.equal(f.entry("tail").start, 8 + header.length + big);
+      assert.deepEqual([...await f.readFloat32("tail")], [2.5]);
+    } finally {
+      f.close();
+    }
+  });
+});
