@@ -2,7 +2,8 @@
  * The standard CLIP vocabulary bundled with the package, for single-file checkpoints (which carry no
  * tokenizer). It is OpenAI's `bpe_simple_vocab_16e6.txt.gz` as shipped in open-clip-torch 3.3.0 (MIT;
  * see `vocab/LICENSE-open_clip.txt`); the 49,408-token vocabulary is rebuilt from it on first use and
- * kept for the life of the process.
+ * kept for the life of the process. Run from a local checkout it is read from disk (`--allow-read`);
+ * imported from a registry it is fetched next to this module (`--allow-net` for that host).
  *
  * @module
  */

@@ -124,7 +124,7 @@ function sharedEncoder(vocabulary: ClipVocabulary, unknownId: number | undefined
  * const tokenizer = await ClipTokenizer.bundled();
  * const prompt = tokenizer.encode("a photo of a cat");
  * prompt.ids.slice(0, 7); // Int32Array [49406, 320, 1125, 539, 320, 2368, 49407]
- * prompt.length; // 6
+ * prompt.length; // 7
  * ```
  */
 export class ClipTokenizer {

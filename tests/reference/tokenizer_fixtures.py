@@ -14,11 +14,20 @@ records the ids of a few hundred varied prompts:
             (`added_tokens_decoder` in tokenizer_config.json, specials with `normalized: false`);
 - `bare`:   vocab.json + merges.txt only (CLIPTokenizer defaults: specials as plain strings).
 
+When open_clip's tokenizer can be imported (open-clip-torch plus its `ftfy` dependency; or set
+OPEN_CLIP_TOKENIZER_PY to the path of open_clip/tokenizer.py from the wheel), its ids are recorded
+too, as `openclip`, for the strings where OpenCLIP's own tokenizer (ftfy + html.unescape cleaning,
+`!` as ordinary text, zero padding) differs from the sd1 ids.
+
 Output: tests/fixtures/tokenizer/clip_golden.json. Run by hand (never in CI):
 
     python tests/reference/tokenizer_fixtures.py
 
-with the pinned stack of tests/reference/requirements.txt.
+with the pinned stack of tests/reference/requirements.txt. The committed fixture was written with
+transformers 5.23.0, tokenizers 0.23.3 and open_clip 3.3.0's tokenizer.py (ftfy 6.3.1, wcwidth 0.9.4):
+
+    PYTHONPATH=<ftfy install> OPEN_CLIP_TOKENIZER_PY=<wheel>/open_clip/tokenizer.py \
+        python tests/reference/tokenizer_fixtures.py
 """
 
 from __future__ import annotations
@@ -263,6 +272,42 @@ def write_folder(directory: str, tokens: list[str], merges: list[tuple[str, str]
             json.dump(content, f, ensure_ascii=False, indent=2)
 
 
+def load_open_clip_tokenizer():
+    """open_clip's SimpleTokenizer and version, or (None, reason) when it cannot be imported."""
+    path = os.environ.get("OPEN_CLIP_TOKENIZER_PY")
+    try:
+        if path:
+            import importlib.util
+
+            spec = importlib.util.spec_from_file_location("open_clip_tokenizer", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            version_py = os.path.join(os.path.dirname(path), "version.py")
+            version = "unknown"
+            if os.path.exists(version_py):
+                scope: dict = {}
+                exec(open(version_py).read(), scope)
+                version = scope.get("__version__", version)
+            version = f"{version} (tokenizer.py loaded from file)"
+        else:
+            import open_clip
+            from open_clip import tokenizer as module
+
+            version = open_clip.__version__
+        with gzip.open(module.default_bpe()) as f, gzip.open(BPE_GZ) as g:
+            assert f.read() == g.read(), "open_clip's merge list differs from the bundled one"
+        return module.SimpleTokenizer(), version
+    except ImportError as error:
+        return None, f"not imported ({error})"
+
+
+def open_clip_ids(tok, text: str) -> list[int]:
+    row = tok([text], context_length=MAX_LENGTH)[0].tolist()
+    eot = row.index(49407, 1)
+    assert all(i == 0 for i in row[eot + 1 :])
+    return row[: eot + 1]
+
+
 def encode(tok: CLIPTokenizer, text: str) -> dict:
     full = tok(text, add_special_tokens=True)["input_ids"]
     padded = tok(text, padding="max_length", max_length=MAX_LENGTH, truncation=True)
@@ -302,6 +347,7 @@ def main() -> None:
         pads = {layout: tok.pad_token_id for layout, tok in tokenizers_by_layout.items()}
         assert pads == {"sd1": 49407, "sd2": 0, "modern": 0, "bare": 49407}, pads
 
+        open_clip_tok, open_clip_version = load_open_clip_tokenizer()
         entries = []
         for text in texts:
             results = {layout: encode(tok, text) for layout, tok in tokenizers_by_layout.items()}
@@ -311,6 +357,10 @@ def main() -> None:
                 reference = results[reference_layout]
                 if results[layout] != reference:
                     entry[layout] = results[layout]
+            if open_clip_tok is not None:
+                ids = open_clip_ids(open_clip_tok, text)
+                if ids != entry["ids"]:
+                    entry["openclip"] = ids
             entries.append(entry)
 
     golden = {
@@ -328,10 +378,11 @@ def main() -> None:
     fixture = {
         "about": "CLIP tokenizer golden ids from tests/reference/tokenizer_fixtures.py. `ids` are the sd1 "
                  "(pad <|endoftext|>) ids with BOS/EOS, truncated to 77, before padding; `sd2`, `modern` and "
-                 "`bare` appear only where they differ from sd1, sd2 and sd1 respectively. `decoded` = decode(untruncated, "
+                 "`bare` appear only where they differ from sd1, sd2 and sd1 respectively; `openclip` (unpadded, "
+                 "OpenCLIP pads with 0) only where open_clip's own tokenizer differs from sd1. `decoded` = decode(untruncated, "
                  "skip_special_tokens=True).",
         "versions": {"transformers": transformers.__version__, "tokenizers": tokenizers.__version__,
-                     "python": sys.version.split()[0]},
+                     "open_clip": open_clip_version, "python": sys.version.split()[0]},
         "maxLength": MAX_LENGTH,
         "padIds": pads,
         "vocabulary": {
@@ -361,6 +412,11 @@ def main() -> None:
     os.replace(tmp_out, OUT)
     differing = sum(1 for e in entries if "sd2" in e)
     print(f"wrote {OUT}: {len(entries)} strings ({differing} differ between pad conventions)")
+    if open_clip_tok is None:
+        print(f"open_clip {open_clip_version}: no OpenCLIP cross-check recorded")
+    else:
+        print(f"open_clip {open_clip_version}: differs from HF sd1 on "
+              f"{sum(1 for e in entries if 'openclip' in e)} strings")
 
 
 if __name__ == "__main__":
