@@ -157,3 +157,20 @@ Deno.test("checkpoint: a tensor of the wrong shape is named in the error", async
     );
   });
 });
+
+Deno.test("checkpoint: tokenizers come from the folder, or bundled with the family's padding", async () => {
+  const { checkpointTokenizers } = await import("./tokenizers.ts");
+  await withTemp(async (dir) => {
+    for (const layout of ["single", "diffusers"] as const) {
+      const path = join(dir, `xl-${layout}`);
+      await writeSyntheticCheckpoint(path, { family: "sdxl", layout, seed: 1 });
+      const ckpt = await loadCheckpoint(path);
+      assert.equal(ckpt.tokenizerDirs.every((d) => (d !== null) === (layout === "diffusers")), true);
+      const [a, b] = await checkpointTokenizers(ckpt);
+      assert.deepEqual([a.padId, b.padId], [49407, 0]);
+      assert.deepEqual([...a.encode("hello world").ids.slice(0, 5)], [49406, 3306, 1002, 49407, 49407]);
+      assert.deepEqual([...b.encode("hello world").ids.slice(0, 5)], [49406, 3306, 1002, 49407, 0]);
+      ckpt.close();
+    }
+  });
+});
