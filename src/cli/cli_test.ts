@@ -66,3 +66,48 @@ Deno.test("cli: bad arguments get a clear message and exit code 2, and nothing i
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("cli: apply merges a patch, refuses a patch for another base model unless --force", async () => {
+  const { loadCheckpoint } = await import("../formats/checkpoint.ts");
+  const { randomEdit } = await import("../patch/random_edit.ts");
+  const { writeLoraPatch } = await import("../patch/lora_file.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    const a = join(dir, "a.safetensors"), b = join(dir, "b.safetensors"), patch = join(dir, "p.safetensors");
+    assert.equal((await forget("synth", "--family", "sd15", "--seed", "1", "--out", a)).code, 0);
+    assert.equal((await forget("synth", "--family", "sd15", "--seed", "2", "--out", b)).code, 0);
+    const ckpt = await loadCheckpoint(a);
+    await writeLoraPatch(patch, await randomEdit(ckpt, 2), ckpt);
+    ckpt.close();
+    let r = await forget("apply", "--model", a, "--patch", patch, "--out", join(dir, "m.safetensors"));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /32 weights changed/);
+    r = await forget("apply", "--model", b, "--patch", patch, "--out", join(dir, "m2.safetensors"));
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /was made for another base model .* --force/);
+    r = await forget(
+      "apply",
+      "--model",
+      b,
+      "--patch",
+      patch,
+      "--out",
+      join(dir, "m2.safetensors"),
+      "--force",
+    );
+    assert.equal(r.code, 0, r.stderr);
+    r = await forget("apply", "--model", a, "--patch", patch, "--out", a);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /output path is the input/);
+    const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    assert.deepEqual(names, [
+      "a.safetensors",
+      "b.safetensors",
+      "m.safetensors",
+      "m2.safetensors",
+      "p.safetensors",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
