@@ -48,7 +48,9 @@ export function matrix(rows: number, cols: number, data?: Float32Array): Matrix 
   checkDims(rows, cols, "matrix");
   if (data === undefined) return { rows, cols, data: new Float32Array(rows * cols) };
   if (data.length !== rows * cols) {
-    throw new RangeError(`matrix: data has ${data.length} values, shape [${rows}, ${cols}] needs ${rows * cols}`);
+    throw new RangeError(
+      `matrix: data has ${data.length} values, shape [${rows}, ${cols}] needs ${rows * cols}`,
+    );
   }
   return { rows, cols, data };
 }

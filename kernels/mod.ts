@@ -43,7 +43,13 @@ export {
   transpose,
 } from "./matrix.ts";
 export { randomMatrix, randomNormal, seededUniform, spdWithCondition } from "./random.ts";
-export { BACKEND_CHOICES, type BackendChoice, parseBackendChoice, selectBackend, type SelectBackendOptions } from "./select.ts";
+export {
+  BACKEND_CHOICES,
+  type BackendChoice,
+  parseBackendChoice,
+  selectBackend,
+  type SelectBackendOptions,
+} from "./select.ts";
 export { CpuBackend, type CpuBackendOptions, type MatMulProvider } from "./cpu/backend.ts";
 export { WebGpuBackend, type WebGpuBackendOptions } from "./webgpu/backend.ts";
 export { type AdapterProbe, probeAdapter, webGpuUnavailableMessage } from "./webgpu/device.ts";

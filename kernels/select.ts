@@ -52,7 +52,10 @@ export interface SelectBackendOptions {
  * backend.dispose();
  * ```
  */
-export async function selectBackend(kind: BackendChoice = "auto", options: SelectBackendOptions = {}): Promise<Backend> {
+export async function selectBackend(
+  kind: BackendChoice = "auto",
+  options: SelectBackendOptions = {},
+): Promise<Backend> {
   parseBackendChoice(kind, "selectBackend kind");
   if (kind === "cpu") return new CpuBackend(options.cpu);
   const probe = await probeAdapter();

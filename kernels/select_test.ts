@@ -25,7 +25,10 @@ Deno.test("webgpu explains a missing adapter or a run without WebGPU enabled", a
     assert.match(backend.description, probe.isFallback ? /software adapter/ : /hardware adapter/);
     backend.dispose();
   } else {
-    await assert.rejects(selectBackend("webgpu"), new RegExp(probe.status === "no-webgpu" ? "not enabled" : "no adapter"));
+    await assert.rejects(
+      selectBackend("webgpu"),
+      new RegExp(probe.status === "no-webgpu" ? "not enabled" : "no adapter"),
+    );
   }
 });
 
@@ -46,7 +49,9 @@ Deno.test("the cpu backend's matrix product uses an injected provider above the 
   const small = matrix(1, 1, new Float32Array([2]));
   assert.equal((await backend.matmul(small, small)).data[0], 4); // 1 multiply-add: plain TypeScript
   const big = matrix(2, 2, new Float32Array([1, 2, 3, 4]));
-  assert.ok(relativeMaxError(await backend.matmul(big, big), matrix(2, 2, new Float32Array(4).fill(7))) === 0);
+  assert.ok(
+    relativeMaxError(await backend.matmul(big, big), matrix(2, 2, new Float32Array(4).fill(7))) === 0,
+  );
   assert.deepEqual(calls, ["2x2 false false"]);
   assert.match(backend.description, /test-provider/);
 });

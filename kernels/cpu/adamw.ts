@@ -39,7 +39,10 @@ export function adamWStepConstants(options: AdamWOptions, t: number): AdamWStepC
   const eps = options.eps ?? 1e-8;
   const weightDecay = options.weightDecay ?? 0.01;
   const lr = options.lr;
-  if (!(lr >= 0) || !(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) || !(eps >= 0) || !(weightDecay >= 0)) {
+  if (
+    !(lr >= 0) || !(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) || !(eps >= 0) ||
+    !(weightDecay >= 0)
+  ) {
     throw new RangeError(
       `adamw: need lr ≥ 0, 0 ≤ beta1, beta2 < 1, eps ≥ 0, weightDecay ≥ 0; got ${JSON.stringify(options)}`,
     );

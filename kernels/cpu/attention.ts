@@ -76,11 +76,15 @@ export function attentionShape(input: CrossAttentionInput): AttentionShape {
     throw new RangeError(`attention: W_q is [${wq.rows}, ${wq.cols}] but X has ${x.cols} columns`);
   }
   if (wk.cols !== context.cols) {
-    throw new RangeError(`attention: W_k is [${wk.rows}, ${wk.cols}] but the context has ${context.cols} columns`);
+    throw new RangeError(
+      `attention: W_k is [${wk.rows}, ${wk.cols}] but the context has ${context.cols} columns`,
+    );
   }
   if (wq.rows !== wk.rows) throw new RangeError(`attention: W_q has ${wq.rows} rows, W_k has ${wk.rows}`);
   if (!Number.isInteger(heads) || heads < 1 || wq.rows % heads !== 0) {
-    throw new RangeError(`attention: heads = ${heads} must be a positive integer dividing inner = ${wq.rows}`);
+    throw new RangeError(
+      `attention: heads = ${heads} must be a positive integer dividing inner = ${wq.rows}`,
+    );
   }
   const seen = new Set<number>();
   for (const k of keys) {
@@ -165,7 +169,10 @@ export function cpuAttentionProbabilities(input: CrossAttentionInput): Attention
  * console.log(g.gradWq.rows, g.gradWq.cols); // 8 8
  * ```
  */
-export function cpuAttentionGradient(input: CrossAttentionInput, lossKind: AttentionLossKind): AttentionGradient {
+export function cpuAttentionGradient(
+  input: CrossAttentionInput,
+  lossKind: AttentionLossKind,
+): AttentionGradient {
   const s = attentionShape(input);
   const q = cpuMatmul(input.x, input.wq, { transB: true }).data;
   const k = cpuMatmul(input.context, input.wk, { transB: true }).data;

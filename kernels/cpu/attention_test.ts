@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomMatrix } from "../random.ts";
-import { type CrossAttentionInput, cpuAttentionGradient, cpuAttentionProbabilities } from "./attention.ts";
+import { cpuAttentionGradient, cpuAttentionProbabilities, type CrossAttentionInput } from "./attention.ts";
 
 function input(): CrossAttentionInput {
   return {
@@ -48,5 +48,8 @@ Deno.test("attention gradients equal central finite differences of the float64 l
 Deno.test("attention rejects mismatched shapes, bad heads and bad key indices", () => {
   assert.throws(() => cpuAttentionProbabilities({ ...input(), heads: 5 }), /heads = 5/);
   assert.throws(() => cpuAttentionProbabilities({ ...input(), keys: [9] }), /key index 9/);
-  assert.throws(() => cpuAttentionProbabilities({ ...input(), wq: randomMatrix(12, 11, 5) }), /W_q is \[12, 11\]/);
+  assert.throws(
+    () => cpuAttentionProbabilities({ ...input(), wq: randomMatrix(12, 11, 5) }),
+    /W_q is \[12, 11\]/,
+  );
 });

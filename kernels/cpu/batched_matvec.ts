@@ -22,11 +22,17 @@ export interface MatrixBatch {
 /** Checks a batch against the vectors (`[batch, cols]`); returns the vector count. */
 export function checkBatchedMatVec(a: MatrixBatch, x: Matrix): number {
   if (a.data.length !== a.batch * a.rows * a.cols) {
-    throw new RangeError(`batchedMatVec: batch data has ${a.data.length} values, shape needs ${a.batch * a.rows * a.cols}`);
+    throw new RangeError(
+      `batchedMatVec: batch data has ${a.data.length} values, shape needs ${a.batch * a.rows * a.cols}`,
+    );
   }
-  if (x.cols !== a.cols) throw new RangeError(`batchedMatVec: vectors have ${x.cols} values, matrices ${a.cols} columns`);
+  if (x.cols !== a.cols) {
+    throw new RangeError(`batchedMatVec: vectors have ${x.cols} values, matrices ${a.cols} columns`);
+  }
   if (a.batch !== 1 && a.batch !== x.rows) {
-    throw new RangeError(`batchedMatVec: ${a.batch} matrices for ${x.rows} vectors (need equal counts, or 1 matrix)`);
+    throw new RangeError(
+      `batchedMatVec: ${a.batch} matrices for ${x.rows} vectors (need equal counts, or 1 matrix)`,
+    );
   }
   return x.rows;
 }

@@ -93,7 +93,9 @@ function finishRow(l: Float64Array, src: Float64Array, n: number, i: number): vo
 export function choleskySolve64(l: Matrix64, b: Matrix64): Matrix64 {
   const n = l.rows;
   const m = b.cols;
-  if (b.rows !== n) throw new RangeError(`cholesky solve: right-hand side has ${b.rows} rows, factor is ${n}×${n}`);
+  if (b.rows !== n) {
+    throw new RangeError(`cholesky solve: right-hand side has ${b.rows} rows, factor is ${n}×${n}`);
+  }
   const x = Float64Array.from(b.data);
   const f = l.data;
   for (let i = 0; i < n; i++) {
@@ -172,8 +174,12 @@ export function checkSolveOperands(a: Matrix | Matrix64, b: Matrix | Matrix64): 
   if (b.rows !== a.rows) {
     throw new RangeError(`solveSPD: B has ${b.rows} rows, A is ${a.rows}×${a.cols}: need ${a.rows} rows`);
   }
-  const a64 = a.data instanceof Float64Array ? a as Matrix64 : matrix64(a.rows, a.cols, Float64Array.from(a.data));
-  const b64 = b.data instanceof Float64Array ? b as Matrix64 : matrix64(b.rows, b.cols, Float64Array.from(b.data));
+  const a64 = a.data instanceof Float64Array
+    ? a as Matrix64
+    : matrix64(a.rows, a.cols, Float64Array.from(a.data));
+  const b64 = b.data instanceof Float64Array
+    ? b as Matrix64
+    : matrix64(b.rows, b.cols, Float64Array.from(b.data));
   return [a64, b64];
 }
 

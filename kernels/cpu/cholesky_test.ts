@@ -22,7 +22,11 @@ Deno.test("float64 Cholesky reconstructs A and solves ill-conditioned systems to
     const rhs = matrix64(n, 5, r0.data.map((v) => -v));
     const result = cpuSolveSPD(a, rhs);
     const err = relativeMaxError(result.x, xTrue);
-    console.log(`cpu f64 solve n=${n} κ=${condition}: error ${err.toExponential(2)}, residual ${result.relativeResidual.toExponential(2)}`);
+    console.log(
+      `cpu f64 solve n=${n} κ=${condition}: error ${err.toExponential(2)}, residual ${
+        result.relativeResidual.toExponential(2)
+      }`,
+    );
     assert.ok(err < condition * 1e-13, `n=${n} κ=${condition}: error ${err}`);
     assert.ok(result.relativeResidual < 1e-13);
   }

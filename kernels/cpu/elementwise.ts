@@ -55,9 +55,9 @@ export function cpuMultiply(a: Float32Array, b: Float32Array): Float32Array {
  */
 export function cpuReduce(a: Float32Array, kind: ReductionKind): number {
   let s = 0;
-  if (kind === "sum") for (let i = 0; i < a.length; i++) s += a[i];
-  else if (kind === "sumOfSquares") for (let i = 0; i < a.length; i++) s += a[i] * a[i];
-  else if (kind === "maxAbs") for (let i = 0; i < a.length; i++) s = Math.max(s, Math.abs(a[i]));
+  if (kind === "sum") { for (let i = 0; i < a.length; i++) s += a[i]; }
+  else if (kind === "sumOfSquares") { for (let i = 0; i < a.length; i++) s += a[i] * a[i]; }
+  else if (kind === "maxAbs") { for (let i = 0; i < a.length; i++) s = Math.max(s, Math.abs(a[i])); }
   else throw new RangeError(`reduce: unknown reduction "${kind}" (sum, sumOfSquares, maxAbs)`);
   return s;
 }

@@ -28,7 +28,9 @@ const ROW_CHUNK = 4096;
 export function cpuGram(x: Matrix, into?: Matrix64): Matrix64 {
   const d = x.cols;
   if (into && (into.rows !== d || into.cols !== d)) {
-    throw new RangeError(`gram: accumulator is [${into.rows}, ${into.cols}], X has ${d} columns: need [${d}, ${d}]`);
+    throw new RangeError(
+      `gram: accumulator is [${into.rows}, ${into.cols}], X has ${d} columns: need [${d}, ${d}]`,
+    );
   }
   const upper = new Float64Array(d * d);
   for (let r0 = 0; r0 < x.rows; r0 += ROW_CHUNK) {

@@ -53,7 +53,10 @@ Deno.test("attention probabilities and gradients match PyTorch autograd (diffuse
     for (const kind of ["sumOfSquares", "norm"] as const) {
       const got = cpuAttentionGradient(input, kind);
       const want = c[kind];
-      assert.ok(Math.abs(got.loss - want.loss) <= 1e-6 * want.loss, `${kind} loss ${got.loss} vs ${want.loss}`);
+      assert.ok(
+        Math.abs(got.loss - want.loss) <= 1e-6 * want.loss,
+        `${kind} loss ${got.loss} vs ${want.loss}`,
+      );
       assert.ok(maxRelative(got.gradWq.data, want.gradWq) < 1e-4, `${kind} dWq`);
       assert.ok(maxRelative(got.gradWk.data, want.gradWk) < 1e-4, `${kind} dWk`);
     }

@@ -10,8 +10,8 @@ import {
   type AttentionGradient,
   type AttentionLossKind,
   type AttentionProbabilities,
-  attentionShape,
   type AttentionShape,
+  attentionShape,
   type CrossAttentionInput,
 } from "../cpu/attention.ts";
 import { matrix } from "../matrix.ts";
@@ -57,7 +57,18 @@ function project(ctx: GpuContext, input: CrossAttentionInput, s: AttentionShape)
   const encoder = ctx.device.createCommandEncoder();
   const cx = input.x.cols;
   const cc = input.context.cols;
-  encodeGemm(ctx, encoder, { a: x, b: wq, c: q, m: s.queries, n: s.inner, k: cx, lda: cx, ldb: cx, ldc: s.inner, transB: true });
+  encodeGemm(ctx, encoder, {
+    a: x,
+    b: wq,
+    c: q,
+    m: s.queries,
+    n: s.inner,
+    k: cx,
+    lda: cx,
+    ldb: cx,
+    ldc: s.inner,
+    transB: true,
+  });
   encodeGemm(ctx, encoder, {
     a: context,
     b: wk,

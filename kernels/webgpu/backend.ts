@@ -63,7 +63,10 @@ export class WebGpuBackend implements Backend {
     const device = await openDevice(probe);
     const context = new GpuContext(device, options.maxBindingBytes);
     const kind = probe.isFallback ? "software adapter, for tests" : "hardware adapter";
-    return new WebGpuBackend(context, `webgpu (${probe.description}; ${kind}${device.hasF16 ? "; shader-f16" : ""})`);
+    return new WebGpuBackend(
+      context,
+      `webgpu (${probe.description}; ${kind}${device.hasF16 ? "; shader-f16" : ""})`,
+    );
   }
 
   /** `op(A)·op(B)`; `precision: "f16"` uses half-precision operands. */

@@ -17,7 +17,13 @@
  */
 
 import type { SolveOptions } from "../backend.ts";
-import { checkSolveOperands, cpuSolveSPD, frobeniusNorm, residual64, type SolveResult } from "../cpu/cholesky.ts";
+import {
+  checkSolveOperands,
+  cpuSolveSPD,
+  frobeniusNorm,
+  residual64,
+  type SolveResult,
+} from "../cpu/cholesky.ts";
 import { type Matrix, type Matrix64, matrix64 } from "../matrix.ts";
 import { GpuContext } from "./context.ts";
 import { BLOCK_SOLVE_WGSL, CHOLESKY_BLOCK, DIAGONAL_FACTOR_WGSL, PANEL_SOLVE_WGSL } from "./cholesky_wgsl.ts";
@@ -177,9 +183,17 @@ export async function gpuCholeskySolve(
 }
 
 /** Solves for all columns of `rhs` (float64 `[n, m]`), in column chunks that fit the binding limit. */
-async function solveColumns(ctx: GpuContext, factor: DeviceFactor, rhs: Float64Array, m: number): Promise<Float64Array> {
+async function solveColumns(
+  ctx: GpuContext,
+  factor: DeviceFactor,
+  rhs: Float64Array,
+  m: number,
+): Promise<Float64Array> {
   const n = factor.n;
-  const perChunk = Math.max(1, Math.min(m, Math.floor(ctx.maxBindingBytes / 4 / Math.max(n, CHOLESKY_BLOCK))));
+  const perChunk = Math.max(
+    1,
+    Math.min(m, Math.floor(ctx.maxBindingBytes / 4 / Math.max(n, CHOLESKY_BLOCK))),
+  );
   const out = new Float64Array(n * m);
   for (let c0 = 0; c0 < m; c0 += perChunk) {
     const c1 = Math.min(m, c0 + perChunk);
@@ -223,7 +237,9 @@ export async function gpuSolveSPD(
   const m = b64.cols;
   const tolerance = options.tolerance ?? 1e-10;
   const maxSteps = options.maxRefinementSteps ?? 10;
-  if (n === 0 || m === 0) return { x: matrix64(n, m), relativeResidual: 0, refinementSteps: 0, method: "webgpu" };
+  if (n === 0 || m === 0) {
+    return { x: matrix64(n, m), relativeResidual: 0, refinementSteps: 0, method: "webgpu" };
+  }
   const scale = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const d = a64.data[i * n + i];

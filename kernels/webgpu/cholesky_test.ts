@@ -9,7 +9,8 @@ const ctx = await gpuForTests();
 const small = await gpuForTests(64 * 1024);
 
 Deno.test({
-  name: "float32 GPU factor + solve matches the float64 twin to float32 accuracy on a well-conditioned system",
+  name:
+    "float32 GPU factor + solve matches the float64 twin to float32 accuracy on a well-conditioned system",
   ignore: !ctx,
   async fn() {
     for (const n of [1, 7, 33, 65, 130]) {
@@ -33,7 +34,9 @@ Deno.test({
       const a = spdWithCondition(n, condition, 2 * n);
       // Bad row/column scaling on top of κ: equilibration must undo it.
       for (let i = 0; i < n; i++) {
-        for (let j = 0; j < n; j++) a.data[i * n + j] *= Math.pow(10, (i % 3) - 1) * Math.pow(10, (j % 3) - 1);
+        for (let j = 0; j < n; j++) {
+          a.data[i * n + j] *= Math.pow(10, (i % 3) - 1) * Math.pow(10, (j % 3) - 1);
+        }
       }
       const b = randomMatrix(n, 9, n + 5);
       const want = cpuSolveSPD(a, b);
@@ -46,7 +49,10 @@ Deno.test({
       );
       assert.equal(got.method, "webgpu-f32+f64-refinement");
       assert.ok(err < 1e-8, `n=${n} κ=${condition}: error ${err}`);
-      assert.ok(got.relativeResidual < 10 * want.relativeResidual + 1e-14, `residual ${got.relativeResidual}`);
+      assert.ok(
+        got.relativeResidual < 10 * want.relativeResidual + 1e-14,
+        `residual ${got.relativeResidual}`,
+      );
     }
   },
 });
@@ -67,7 +73,10 @@ Deno.test({
   name: "GPU solve rejects a non-positive diagonal",
   ignore: !ctx,
   async fn() {
-    await assert.rejects(gpuSolveSPD(ctx!, matrix64(2, 2, new Float64Array([1, 0, 0, -1])), matrix64(2, 1)), /diagonal 1/);
+    await assert.rejects(
+      gpuSolveSPD(ctx!, matrix64(2, 2, new Float64Array([1, 0, 0, -1])), matrix64(2, 1)),
+      /diagonal 1/,
+    );
   },
 });
 

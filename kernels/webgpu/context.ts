@@ -47,7 +47,11 @@ export class GpuContext {
     let p = this.#pipelines.get(key);
     if (!p) {
       const module = this.device.createShaderModule({ label: key, code });
-      p = this.device.createComputePipeline({ label: key, layout: "auto", compute: { module, entryPoint: "main" } });
+      p = this.device.createComputePipeline({
+        label: key,
+        layout: "auto",
+        compute: { module, entryPoint: "main" },
+      });
       this.#pipelines.set(key, p);
     }
     return p;

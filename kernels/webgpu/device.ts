@@ -91,7 +91,9 @@ export interface GpuDevice {
  * ```
  */
 export async function openDevice(probe: AdapterProbe): Promise<GpuDevice> {
-  if (probe.status !== "ok" || !probe.adapter) throw new Error(webGpuUnavailableMessage(probe.status as "no-adapter"));
+  if (probe.status !== "ok" || !probe.adapter) {
+    throw new Error(webGpuUnavailableMessage(probe.status as "no-adapter"));
+  }
   const adapter = probe.adapter;
   const hasF16 = adapter.features.has("shader-f16");
   const limits = adapter.limits;

@@ -5,7 +5,12 @@
  * @module
  */
 
-import { type AdamWOptimizer, type AdamWOptions, adamWStepConstants, checkGradientLength } from "../cpu/adamw.ts";
+import {
+  type AdamWOptimizer,
+  type AdamWOptions,
+  adamWStepConstants,
+  checkGradientLength,
+} from "../cpu/adamw.ts";
 import { checkBatchedMatVec, type MatrixBatch } from "../cpu/batched_matvec.ts";
 import type { ReductionKind } from "../cpu/elementwise.ts";
 import { type Matrix, matrix } from "../matrix.ts";
@@ -102,9 +107,16 @@ export function gpuMultiply(ctx: GpuContext, a: Float32Array, b: Float32Array): 
 
 const REDUCTION_OPS: Record<ReductionKind | "dot", number> = { sum: 0, sumOfSquares: 1, maxAbs: 2, dot: 3 };
 
-async function reduction(ctx: GpuContext, a: Float32Array, b: Float32Array, kind: ReductionKind | "dot"): Promise<number> {
+async function reduction(
+  ctx: GpuContext,
+  a: Float32Array,
+  b: Float32Array,
+  kind: ReductionKind | "dot",
+): Promise<number> {
   const op = REDUCTION_OPS[kind];
-  if (op === undefined) throw new RangeError(`reduce: unknown reduction "${kind}" (sum, sumOfSquares, maxAbs)`);
+  if (op === undefined) {
+    throw new RangeError(`reduce: unknown reduction "${kind}" (sum, sumOfSquares, maxAbs)`);
+  }
   const pipeline = ctx.pipeline("reduce", REDUCE_WGSL);
   let total = 0;
   for (const [s, e] of segments(ctx, a.length)) {

@@ -20,7 +20,10 @@ Deno.test({
       for (const n of [1, 7, 257, 5000]) {
         const a = vector(n, n);
         const b = vector(n, n + 1);
-        assert.ok(relativeMaxError(asRow(await gpuCombine(gpu, a, b, 0.5, -2)), asRow(cpuCombine(a, b, 0.5, -2))) < 1e-6);
+        assert.ok(
+          relativeMaxError(asRow(await gpuCombine(gpu, a, b, 0.5, -2)), asRow(cpuCombine(a, b, 0.5, -2))) <
+            1e-6,
+        );
         assert.ok(relativeMaxError(asRow(await gpuMultiply(gpu, a, b)), asRow(cpuMultiply(a, b))) < 1e-6);
         for (const kind of ["sum", "sumOfSquares", "maxAbs"] as const) {
           const got = await gpuReduce(gpu, a, kind);

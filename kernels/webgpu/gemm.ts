@@ -154,8 +154,13 @@ export async function gpuMatmul(
     return await matmulPiece(ctx, a, b, options, f16);
   }
   // Split the output into rowBlock × colBlock pieces whose operands and result each fit.
-  if (k > limit) throw new RangeError(`matmul: inner dimension ${k} alone exceeds the device's binding limit`);
-  const rowBlock = Math.max(1, Math.min(m, Math.floor(limit / Math.max(k, 1)), Math.floor(limit / Math.min(n, limit))));
+  if (k > limit) {
+    throw new RangeError(`matmul: inner dimension ${k} alone exceeds the device's binding limit`);
+  }
+  const rowBlock = Math.max(
+    1,
+    Math.min(m, Math.floor(limit / Math.max(k, 1)), Math.floor(limit / Math.min(n, limit))),
+  );
   const colBlock = Math.max(1, Math.min(n, Math.floor(limit / Math.max(k, 1)), Math.floor(limit / rowBlock)));
   const out = matrix(m, n);
   for (let r0 = 0; r0 < m; r0 += rowBlock) {
@@ -197,7 +202,9 @@ export const GRAM_ROW_CHUNK = 4096;
 export async function gpuGram(ctx: GpuContext, x: Matrix, into?: Matrix64): Promise<Matrix64> {
   const d = x.cols;
   if (into && (into.rows !== d || into.cols !== d)) {
-    throw new RangeError(`gram: accumulator is [${into.rows}, ${into.cols}], X has ${d} columns: need [${d}, ${d}]`);
+    throw new RangeError(
+      `gram: accumulator is [${into.rows}, ${into.cols}], X has ${d} columns: need [${d}, ${d}]`,
+    );
   }
   const limit = Math.floor(ctx.maxBindingBytes / 4);
   if (d * d > limit) throw new RangeError(`gram: a ${d}×${d} result exceeds the device's binding limit`);

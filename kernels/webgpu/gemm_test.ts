@@ -13,7 +13,11 @@ Deno.test({
   name: "gpuMatmul matches the CPU twin for all transposes at sizes off the 64-tile",
   ignore: !ctx,
   async fn() {
-    const shapes: [number, number, number][] = [[1, 1, 1], [7, 33, 5], [65, 130, 33], [130, 65, 257], [257, 7, 66]];
+    const shapes: [number, number, number][] = [[1, 1, 1], [7, 33, 5], [65, 130, 33], [130, 65, 257], [
+      257,
+      7,
+      66,
+    ]];
     let seed = 1;
     for (const [m, k, n] of shapes) {
       for (const transA of [false, true]) {
@@ -49,7 +53,10 @@ Deno.test({
   name: "gpuMatmul f16 storage matches the CPU twin on half-rounded inputs",
   ignore: !ctx,
   async fn() {
-    const round = (m: ReturnType<typeof randomMatrix>) => ({ ...m, data: m.data.map((v) => Math.f16round(v)) });
+    const round = (m: ReturnType<typeof randomMatrix>) => ({
+      ...m,
+      data: m.data.map((v) => Math.f16round(v)),
+    });
     const a = randomMatrix(70, 45, 21);
     const b = randomMatrix(45, 33, 22);
     const got = await gpuMatmul(ctx!, a, b, {}, true);

@@ -53,13 +53,25 @@ fn loadB(kk: u32, col: u32) -> f32 {
   return f32(B[P.offB + kk * P.ldb + col]);
 }
 
+fn store(row: u32, col: u32, acc: f32) {
+  if (row < P.m && col < P.n && (P.lowerOnly == 0u || col <= row)) {
+    let at = P.offC + row * P.ldc + col;
+    var v = P.alpha * acc;
+    if (P.beta != 0.0) { v += P.beta * C[at]; }
+    C[at] = v;
+  }
+}
+
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let rowBase = wg.y * TILE;
   let colBase = wg.x * TILE;
   if (P.lowerOnly == 1u && colBase > rowBase + TILE - 1u) { return; }
   let tid = lid.y * 16u + lid.x;
-  var acc: array<f32, 16>;
+  var c00 = 0.0; var c01 = 0.0; var c02 = 0.0; var c03 = 0.0;
+  var c10 = 0.0; var c11 = 0.0; var c12 = 0.0; var c13 = 0.0;
+  var c20 = 0.0; var c21 = 0.0; var c22 = 0.0; var c23 = 0.0;
+  var c30 = 0.0; var c31 = 0.0; var c32 = 0.0; var c33 = 0.0;
   for (var k0 = 0u; k0 < P.k; k0 += DEPTH) {
     for (var e = 0u; e < 4u; e++) {
       let idx = tid + e * 256u;
@@ -83,25 +95,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       let b1 = Bs[kk * TILE + lid.x + 16u];
       let b2 = Bs[kk * TILE + lid.x + 32u];
       let b3 = Bs[kk * TILE + lid.x + 48u];
-      acc[0] += a0 * b0; acc[1] += a0 * b1; acc[2] += a0 * b2; acc[3] += a0 * b3;
-      acc[4] += a1 * b0; acc[5] += a1 * b1; acc[6] += a1 * b2; acc[7] += a1 * b3;
-      acc[8] += a2 * b0; acc[9] += a2 * b1; acc[10] += a2 * b2; acc[11] += a2 * b3;
-      acc[12] += a3 * b0; acc[13] += a3 * b1; acc[14] += a3 * b2; acc[15] += a3 * b3;
+      c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+      c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+      c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+      c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
     }
     workgroupBarrier();
   }
-  for (var r = 0u; r < 4u; r++) {
-    let row = rowBase + lid.y + 16u * r;
-    for (var c = 0u; c < 4u; c++) {
-      let col = colBase + lid.x + 16u * c;
-      if (row < P.m && col < P.n && (P.lowerOnly == 0u || col <= row)) {
-        let at = P.offC + row * P.ldc + col;
-        var v = P.alpha * acc[r * 4u + c];
-        if (P.beta != 0.0) { v += P.beta * C[at]; }
-        C[at] = v;
-      }
-    }
-  }
+  let r0 = rowBase + lid.y;
+  let q0 = colBase + lid.x;
+  store(r0, q0, c00); store(r0, q0 + 16u, c01); store(r0, q0 + 32u, c02); store(r0, q0 + 48u, c03);
+  store(r0 + 16u, q0, c10); store(r0 + 16u, q0 + 16u, c11); store(r0 + 16u, q0 + 32u, c12); store(r0 + 16u, q0 + 48u, c13);
+  store(r0 + 32u, q0, c20); store(r0 + 32u, q0 + 16u, c21); store(r0 + 32u, q0 + 32u, c22); store(r0 + 32u, q0 + 48u, c23);
+  store(r0 + 48u, q0, c30); store(r0 + 48u, q0 + 16u, c31); store(r0 + 48u, q0 + 32u, c32); store(r0 + 48u, q0 + 48u, c33);
 }
 `;
 }
