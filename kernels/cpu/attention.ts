@@ -1,0 +1,221 @@
+/**
+ * CPU twin of the cross-attention kernels FMN re-steering needs: the probabilities
+ * `P = softmax(Q·Kᵀ/√d_head)` per head, restricted to chosen key columns, and the exact gradients of a
+ * loss on those restricted probabilities with respect to the projection weights `W_q` and `W_k`.
+ *
+ * Shapes: hidden states `X` `[n_q, C]`, text context `E` `[n_k, d_ctx]`, `W_q` `[inner, C]`,
+ * `W_k` `[inner, d_ctx]`; `Q = X·W_qᵀ`, `K = E·W_kᵀ`, split into `heads` heads of `inner / heads` columns
+ * (the diffusers layout: head `h` owns columns `h·d_head … (h+1)·d_head − 1`).
+ *
+ * Loss `S = Σ_{h, q, k ∈ keys} P[h, q, k]²` ("sumOfSquares") or `‖P[:, :, keys]‖ = √S` ("norm").
+ * Backward: `G = ∂L/∂P` (zero off the chosen keys), `∂L/∂Z = P ⊙ (G − Σ_k G·P)` (softmax), then
+ * `∂Q_h = ∂Z_h·K_h/√d`, `∂K_h = ∂Z_hᵀ·Q_h/√d`, `∂W_q = ∂Qᵀ·X`, `∂W_k = ∂Kᵀ·E`.
+ *
+ * @module
+ */
+
+import { type Matrix, matrix } from "../matrix.ts";
+import { cpuMatmul } from "./matmul.ts";
+
+/** One cross-attention layer's inputs. */
+export interface CrossAttentionInput {
+  /** Hidden states `X`, `[n_q, C]` (queries come from these). */
+  x: Matrix;
+  /** Text context `E`, `[n_k, d_ctx]` (keys come from these; 77 tokens for Stable Diffusion). */
+  context: Matrix;
+  /** Query projection `W_q`, `[inner, C]` (diffusers `to_q.weight`). */
+  wq: Matrix;
+  /** Key projection `W_k`, `[inner, d_ctx]` (diffusers `to_k.weight`). */
+  wk: Matrix;
+  /** Number of heads; must divide `inner`. */
+  heads: number;
+  /** Key (token) indices whose probabilities are kept, each in `[0, n_k)`, no repeats. */
+  keys: readonly number[];
+}
+
+/** Restricted probabilities `P[h, q, keys[c]]`, stored `[heads, n_q, keys.length]` row-major. */
+export interface AttentionProbabilities {
+  /** Number of heads. */
+  heads: number;
+  /** Number of queries. */
+  queries: number;
+  /** The chosen key columns, in the order stored. */
+  keys: readonly number[];
+  /** `heads · queries · keys.length` values. */
+  data: Float32Array;
+}
+
+/** Which loss on the restricted probabilities. */
+export type AttentionLossKind = "sumOfSquares" | "norm";
+
+/** Loss value and exact gradients of one layer. */
+export interface AttentionGradient {
+  /** The loss: `S` or `√S`. */
+  loss: number;
+  /** `S = Σ P[:, :, keys]²` (what a global norm over several layers sums). */
+  sumOfSquares: number;
+  /** `∂loss/∂W_q`, `[inner, C]`. */
+  gradWq: Matrix;
+  /** `∂loss/∂W_k`, `[inner, d_ctx]`. */
+  gradWk: Matrix;
+}
+
+/** Validated sizes of a cross-attention input. */
+export interface AttentionShape {
+  queries: number;
+  tokens: number;
+  inner: number;
+  heads: number;
+  headDim: number;
+}
+
+/** Checks shapes, heads and key indices; returns the sizes. */
+export function attentionShape(input: CrossAttentionInput): AttentionShape {
+  const { x, context, wq, wk, heads, keys } = input;
+  if (wq.cols !== x.cols) {
+    throw new RangeError(`attention: W_q is [${wq.rows}, ${wq.cols}] but X has ${x.cols} columns`);
+  }
+  if (wk.cols !== context.cols) {
+    throw new RangeError(
+      `attention: W_k is [${wk.rows}, ${wk.cols}] but the context has ${context.cols} columns`,
+    );
+  }
+  if (wq.rows !== wk.rows) throw new RangeError(`attention: W_q has ${wq.rows} rows, W_k has ${wk.rows}`);
+  if (!Number.isInteger(heads) || heads < 1 || wq.rows % heads !== 0) {
+    throw new RangeError(
+      `attention: heads = ${heads} must be a positive integer dividing inner = ${wq.rows}`,
+    );
+  }
+  const seen = new Set<number>();
+  for (const k of keys) {
+    if (!Number.isInteger(k) || k < 0 || k >= context.rows || seen.has(k)) {
+      throw new RangeError(`attention: key index ${k} is out of [0, ${context.rows}) or repeated`);
+    }
+    seen.add(k);
+  }
+  return { queries: x.rows, tokens: context.rows, inner: wq.rows, heads, headDim: wq.rows / heads };
+}
+
+/** Softmax of one query row of one head over all keys, written into `p` (length `tokens`). */
+function softmaxRow(
+  q: Float32Array,
+  k: Float32Array,
+  qi: number,
+  h: number,
+  s: AttentionShape,
+  p: Float64Array,
+): void {
+  const scale = 1 / Math.sqrt(s.headDim);
+  const qo = qi * s.inner + h * s.headDim;
+  let max = -Infinity;
+  for (let t = 0; t < s.tokens; t++) {
+    const ko = t * s.inner + h * s.headDim;
+    let z = 0;
+    for (let c = 0; c < s.headDim; c++) z += q[qo + c] * k[ko + c];
+    z *= scale;
+    p[t] = z;
+    if (z > max) max = z;
+  }
+  let sum = 0;
+  for (let t = 0; t < s.tokens; t++) {
+    p[t] = Math.exp(p[t] - max);
+    sum += p[t];
+  }
+  for (let t = 0; t < s.tokens; t++) p[t] /= sum;
+}
+
+/**
+ * CPU twin: `softmax(Q·Kᵀ/√d_head)` per head, keeping only the chosen key columns.
+ *
+ * @example
+ * ```ts
+ * import { randomMatrix } from "../random.ts";
+ * import { cpuAttentionProbabilities } from "./attention.ts";
+ * const p = cpuAttentionProbabilities({
+ *   x: randomMatrix(4, 8, 1), context: randomMatrix(5, 6, 2), wq: randomMatrix(8, 8, 3), wk: randomMatrix(8, 6, 4),
+ *   heads: 2, keys: [1, 3],
+ * });
+ * console.log(p.data.length); // 2 heads × 4 queries × 2 keys = 16
+ * ```
+ */
+export function cpuAttentionProbabilities(input: CrossAttentionInput): AttentionProbabilities {
+  const s = attentionShape(input);
+  const q = cpuMatmul(input.x, input.wq, { transB: true }).data;
+  const k = cpuMatmul(input.context, input.wk, { transB: true }).data;
+  const nk = input.keys.length;
+  const out = new Float32Array(s.heads * s.queries * nk);
+  const p = new Float64Array(s.tokens);
+  for (let h = 0; h < s.heads; h++) {
+    for (let qi = 0; qi < s.queries; qi++) {
+      softmaxRow(q, k, qi, h, s, p);
+      const o = (h * s.queries + qi) * nk;
+      for (let c = 0; c < nk; c++) out[o + c] = p[input.keys[c]];
+    }
+  }
+  return { heads: s.heads, queries: s.queries, keys: [...input.keys], data: out };
+}
+
+/**
+ * CPU twin: the loss on the restricted probabilities and its exact gradients `∂L/∂W_q`, `∂L/∂W_k`.
+ *
+ * @example
+ * ```ts
+ * import { randomMatrix } from "../random.ts";
+ * import { cpuAttentionGradient } from "./attention.ts";
+ * const g = cpuAttentionGradient({
+ *   x: randomMatrix(4, 8, 1), context: randomMatrix(5, 6, 2), wq: randomMatrix(8, 8, 3), wk: randomMatrix(8, 6, 4),
+ *   heads: 2, keys: [1, 3],
+ * }, "norm");
+ * console.log(g.gradWq.rows, g.gradWq.cols); // 8 8
+ * ```
+ */
+export function cpuAttentionGradient(
+  input: CrossAttentionInput,
+  lossKind: AttentionLossKind,
+): AttentionGradient {
+  const s = attentionShape(input);
+  const q = cpuMatmul(input.x, input.wq, { transB: true }).data;
+  const k = cpuMatmul(input.context, input.wk, { transB: true }).data;
+  const isKey = new Uint8Array(s.tokens);
+  for (const t of input.keys) isKey[t] = 1;
+  const scale = 1 / Math.sqrt(s.headDim);
+  const dq = new Float32Array(s.queries * s.inner);
+  const dk = new Float64Array(s.tokens * s.inner);
+  const p = new Float64Array(s.tokens);
+  const dz = new Float64Array(s.tokens);
+  let sumOfSquares = 0;
+  // Pass 1 computes S (needed to scale the norm's gradient); pass 2 the gradients of S, scaled after.
+  for (let h = 0; h < s.heads; h++) {
+    for (let qi = 0; qi < s.queries; qi++) {
+      softmaxRow(q, k, qi, h, s, p);
+      let gp = 0;
+      for (const t of input.keys) {
+        sumOfSquares += p[t] * p[t];
+        gp += 2 * p[t] * p[t];
+      }
+      const qo = qi * s.inner + h * s.headDim;
+      for (let t = 0; t < s.tokens; t++) {
+        dz[t] = p[t] * ((isKey[t] ? 2 * p[t] : 0) - gp) * scale;
+      }
+      for (let t = 0; t < s.tokens; t++) {
+        const g = dz[t];
+        const ko = t * s.inner + h * s.headDim;
+        for (let c = 0; c < s.headDim; c++) {
+          dq[qo + c] += g * k[ko + c];
+          dk[ko + c] += g * q[qo + c];
+        }
+      }
+    }
+  }
+  const loss = lossKind === "norm" ? Math.sqrt(sumOfSquares) : sumOfSquares;
+  const factor = lossKind === "norm" ? (sumOfSquares > 0 ? 1 / (2 * Math.sqrt(sumOfSquares)) : 0) : 1;
+  const dQ = matrix(s.queries, s.inner, dq);
+  const dK = matrix(s.tokens, s.inner, Float32Array.from(dk));
+  const gradWq = cpuMatmul(dQ, input.x, { transA: true });
+  const gradWk = cpuMatmul(dK, input.context, { transA: true });
+  if (factor !== 1) {
+    for (let i = 0; i < gradWq.data.length; i++) gradWq.data[i] *= factor;
+    for (let i = 0; i < gradWk.data.length; i++) gradWk.data[i] *= factor;
+  }
+  return { loss, sumOfSquares, gradWq, gradWk };
+}

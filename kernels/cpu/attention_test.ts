@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { randomMatrix } from "../random.ts";
+import { cpuAttentionGradient, cpuAttentionProbabilities, type CrossAttentionInput } from "./attention.ts";
+
+function input(): CrossAttentionInput {
+  return {
+    x: randomMatrix(6, 10, 1),
+    context: randomMatrix(9, 7, 2),
+    wq: randomMatrix(12, 10, 3, 0.5),
+    wk: randomMatrix(12, 7, 4, 0.5),
+    heads: 3,
+    keys: [2, 4, 8],
+  };
+}
+
+Deno.test("attention probabilities: rows over all keys sum to 1; restricted columns are those entries", () => {
+  const all = cpuAttentionProbabilities({ ...input(), keys: [0, 1, 2, 3, 4, 5, 6, 7, 8] });
+  for (let r = 0; r < 3 * 6; r++) {
+    let s = 0;
+    for (let k = 0; k < 9; k++) s += all.data[r * 9 + k];
+    assert.ok(Math.abs(s - 1) < 1e-6);
+  }
+  const some = cpuAttentionProbabilities(input());
+  assert.equal(some.data[5 * 3 + 1], all.data[5 * 9 + 4]);
+});
+
+Deno.test("attention gradients equal central finite differences of the float64 loss", () => {
+  for (const kind of ["sumOfSquares", "norm"] as const) {
+    const base = input();
+    const g = cpuAttentionGradient(base, kind);
+    for (const [which, index] of [["wq", 7], ["wq", 100], ["wk", 3], ["wk", 77]] as const) {
+      const h = 1e-2;
+      const plus = { ...base, [which]: { ...base[which], data: Float32Array.from(base[which].data) } };
+      const minus = { ...base, [which]: { ...base[which], data: Float32Array.from(base[which].data) } };
+      plus[which].data[index] += h;
+      minus[which].data[index] -= h;
+      const numeric = (cpuAttentionGradient(plus, kind).loss - cpuAttentionGradient(minus, kind).loss) /
+        (plus[which].data[index] - minus[which].data[index]);
+      const analytic = (which === "wq" ? g.gradWq : g.gradWk).data[index];
+      assert.ok(
+        Math.abs(numeric - analytic) <= 2e-3 * Math.max(1e-3, Math.abs(analytic)) + 1e-6,
+        `${kind} ${which}[${index}]: numeric ${numeric}, analytic ${analytic}`,
+      );
+    }
+  }
+});
+
+Deno.test("attention rejects mismatched shapes, bad heads and bad key indices", () => {
+  assert.throws(() => cpuAttentionProbabilities({ ...input(), heads: 5 }), /heads = 5/);
+  assert.throws(() => cpuAttentionProbabilities({ ...input(), keys: [9] }), /key index 9/);
+  assert.throws(
+    () => cpuAttentionProbabilities({ ...input(), wq: randomMatrix(12, 11, 5) }),
+    /W_q is \[12, 11\]/,
+  );
+});
