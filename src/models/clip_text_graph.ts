@@ -4,8 +4,8 @@
  * key paths (`text_model.encoder.layers.3.self_attn.q_proj`), so any intermediate tensor can be
  * exposed by its path.
  *
- * Linear weights are stored transposed (`[in, out]`, ready for MatMul) under their checkpoint key;
- * the attention scale 1/√head_dim is folded into the q projection.
+ * Weights keep their checkpoint layout and names (linear layers are `Gemm` with `transB`); the
+ * attention scale 1/√head_dim is applied by the q projection's Gemm (`alpha`, `beta`).
  *
  * @module
  */
@@ -66,14 +66,6 @@ async function read(
     );
   }
   return await source.readFloat32(key);
-}
-
-function transpose(w: Float32Array, rows: number, cols: number, scale = 1): Float32Array {
-  const out = new Float32Array(w.length);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c] * scale;
-  }
-  return out;
 }
 
 /**
@@ -149,6 +141,7 @@ export async function buildClipTextGraph(
   const w = async (key: string, shape: number[]) =>
     g.has(key) ? key : g.weight(key, await read(source, key, shape, config), shape);
 
+  // Linear layers are single Gemm nodes on the checkpoint's [out, in] weights (transB), bias included.
   const linear = async (
     x: string,
     path: string,
@@ -156,12 +149,9 @@ export async function buildClipTextGraph(
     outDim: number,
     scale = 1,
   ): Promise<string> => {
-    const weight = await read(source, `${path}.weight`, [outDim, inDim], config);
-    const bias = await read(source, `${path}.bias`, [outDim], config);
-    if (scale !== 1) bias.forEach((v, i) => bias[i] = v * scale);
-    const wt = g.weight(`${path}.weight`, transpose(weight, outDim, inDim, scale), [inDim, outDim]);
-    const b = g.weight(`${path}.bias`, bias, [outDim]);
-    return g.op("Add", [g.op("MatMul", [x, wt], {}, `${path}`), b], {}, `${path}.add_bias`);
+    const weight = await w(`${path}.weight`, [outDim, inDim]);
+    const bias = await w(`${path}.bias`, [outDim]);
+    return g.op("Gemm", [x, weight, bias], { transB: 1, alpha: float(scale), beta: float(scale) }, path);
   };
   const layerNorm = async (x: string, path: string): Promise<string> =>
     g.op("LayerNormalization", [x, await w(`${path}.weight`, [d]), await w(`${path}.bias`, [d])], {
@@ -289,13 +279,9 @@ export async function buildClipTextGraph(
     );
     const atEos = g.op("Gather", [x, index], { axis: 0 }, "eos.state");
     const normed = await layerNorm(atEos, `${PREFIX}final_layer_norm`);
-    const proj = await read(source, "text_projection.weight", [config.projectionDim, d], config);
-    const pw = g.weight("text_projection.weight", transpose(proj, config.projectionDim, d), [
-      d,
-      config.projectionDim,
-    ]);
+    const proj = await w("text_projection.weight", [config.projectionDim, d]);
     g.output(
-      g.op("MatMul", [normed, pw], {}, "text_projection"),
+      g.op("Gemm", [normed, proj], { transB: 1 }, "text_projection"),
       "float32",
       ["batch", config.projectionDim],
       CLIP_TEXT_IO.pooled,

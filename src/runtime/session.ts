@@ -172,6 +172,9 @@ export async function createSession(
     graphOptimizationLevel: "all",
     executionMode: "sequential",
     logSeverityLevel: 3,
+    // Idle intra-op threads would otherwise spin after each run and starve the other sessions'
+    // threads (and everything else) on a small machine.
+    extra: { session: { intra_op: { allow_spinning: "0" } } },
   };
   if (backend === "ort-node") {
     sessionOptions.intraOpNumThreads = options.threads ?? globalThis.navigator?.hardwareConcurrency ?? 1;
