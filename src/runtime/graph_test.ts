@@ -101,7 +101,7 @@ for (const backend of ["ort-web", "ort-node"] as const) {
   });
 }
 
-Deno.test("graph: names stay unique, bad input is refused clearly", async () => {
+Deno.test("graph: names stay unique, bad input is refused clearly", () => {
   const g = new GraphBuilder("names");
   const x = g.input("x", "float32", [2]);
   const a = g.op("Neg", [x], {}, "layer");
