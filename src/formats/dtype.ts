@@ -35,7 +35,16 @@ export function isDType(s: unknown): s is DType {
   return typeof s === "string" && Object.hasOwn(DTYPE_BYTES, s);
 }
 
-/** Product of a shape's dimensions (1 for a scalar `[]`). */
+/**
+ * Product of a shape's dimensions (1 for a scalar `[]`, 0 when any dimension is 0).
+ *
+ * @example
+ * ```ts
+ * import { numel } from "./dtype.ts";
+ * numel([320, 768]); // 245760
+ * numel([]); // 1
+ * ```
+ */
 export function numel(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
@@ -71,7 +80,11 @@ function halfToFloatTable(): Float32Array {
  * ```
  */
 export function toFloat32(dtype: DType, bytes: Uint8Array): Float32Array {
+  if (!isDType(dtype)) throw new Error(`toFloat32: unknown dtype ${JSON.stringify(dtype)}`);
   const n = bytes.byteLength / DTYPE_BYTES[dtype];
+  if (!Number.isInteger(n)) {
+    throw new Error(`toFloat32: ${bytes.byteLength} bytes is not a whole number of ${dtype} elements`);
+  }
   // Copy into a fresh aligned buffer: tensor data in a file need not be aligned.
   const buf = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
   const ab = buf.buffer, off = buf.byteOffset;
@@ -115,13 +128,12 @@ export function toFloat32(dtype: DType, bytes: Uint8Array): Float32Array {
   return out;
 }
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** Rounds one float32 to the nearest float16 bit pattern (ties to even; overflow to ±Inf). */
-function floatToHalfBits(x: number): number {
-  f32[0] = x;
-  const b = u32[0];
+/**
+ * Rounds one float32, given as its bit pattern, to the nearest float16 bit pattern: ties to even,
+ * gradual underflow to subnormals, overflow to ±Inf; a NaN stays a (quiet) NaN of the same sign.
+ * Working on bits, not a JS number, keeps NaN signs exact.
+ */
+function floatBitsToHalfBits(b: number): number {
   const sign = (b >>> 16) & 0x8000;
   const exp = (b >>> 23) & 0xff;
   let mant = b & 0x7fffff;
@@ -162,8 +174,8 @@ export function fromFloat32(dtype: "F32" | "F16" | "BF16" | "F64", values: Float
     case "F64":
       return new Uint8Array(Float64Array.from(values).buffer);
     case "F16": {
-      const out = new Uint16Array(n);
-      for (let i = 0; i < n; i++) out[i] = floatToHalfBits(values[i]);
+      const out = new Uint16Array(n), src = new Uint32Array(values.buffer, values.byteOffset, n);
+      for (let i = 0; i < n; i++) out[i] = floatBitsToHalfBits(src[i]);
       return new Uint8Array(out.buffer);
     }
     case "BF16": {
@@ -176,4 +188,5 @@ export function fromFloat32(dtype: "F32" | "F16" | "BF16" | "F64", values: Float
       return new Uint8Array(out.buffer);
     }
   }
+  throw new Error(`fromFloat32: cannot convert float32 to ${JSON.stringify(dtype)}`);
 }

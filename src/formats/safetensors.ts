@@ -7,9 +7,10 @@
  *
  * @module
  */
-import { open, type FileHandle, rename, rm } from "node:fs/promises";
+import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { type DType, DTYPE_BYTES, isDType, numel, toFloat32 } from "./dtype.ts";
+import { findJsonProblem } from "./json_scan.ts";
 import { MissingTensorError, type RawTensor, type TensorMeta, type TensorSource } from "./tensor_source.ts";
 
 /** Largest header accepted, as in the reference implementation (100 MB). */
@@ -44,9 +45,34 @@ export interface SafetensorsHeader {
   dataStart: number;
 }
 
+/** Keys whose array values must hold plain unsigned integers, as the reference's `usize` fields do. */
+const INTEGER_ARRAY_KEYS: ReadonlySet<string> = new Set(["shape", "data_offsets"]);
+
+/** A JSON value for an error message, cut short so a mangled header cannot flood the message. */
+function show(v: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
+  }
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
 /**
- * Parses and validates a safetensors header. `json` is the header text, `fileSize` the whole file's size.
- * Throws {@linkcode SafetensorsError} on any violation of the format.
+ * Parses and validates a safetensors header. `json` is the header text, `fileSize` the whole file's size,
+ * `headerBytes` the header's length in bytes as stored in the length prefix (computed from `json` when
+ * omitted). Throws {@linkcode SafetensorsError} on any violation of the format.
+ *
+ * Checks, as the reference implementation does: the header is a JSON object; `__metadata__` (if present
+ * and not null) maps strings to strings; every tensor has a known dtype, a shape of unsigned integers and
+ * `data_offsets` `[begin, end]` with `end - begin` equal to its byte size; the tensors, in offset order,
+ * tile the data buffer from 0 to the end of the file with no gap or overlap. Unlike the reference (which
+ * silently keeps the last), a key repeated anywhere in the header is an error: the file is ambiguous.
  *
  * @example
  * ```ts
@@ -55,7 +81,12 @@ export interface SafetensorsHeader {
  * parseHeader("w.safetensors", json, 8 + json.length + 8).tensors[0].start; // 8 + json.length
  * ```
  */
-export function parseHeader(path: string, json: string, fileSize: number): SafetensorsHeader {
+export function parseHeader(
+  path: string,
+  json: string,
+  fileSize: number,
+  headerBytes?: number,
+): SafetensorsHeader {
   const fail = (problem: string): never => {
     throw new SafetensorsError(path, problem);
   };
@@ -65,53 +96,57 @@ export function parseHeader(path: string, json: string, fileSize: number): Safet
   } catch (e) {
     fail(`header is not valid JSON (${(e as Error).message})`);
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    fail("header is not a JSON object");
-  }
-  const dataStart = 8 + new TextEncoder().encode(json).byteLength;
-  const metadata: Record<string, string> = {};
+  if (!isPlainObject(parsed)) fail(`header is ${show(parsed)}, not a JSON object`);
+  const problem = findJsonProblem(json, INTEGER_ARRAY_KEYS);
+  if (problem) fail(`header: ${problem}`);
+  const dataStart = 8 + (headerBytes ?? new TextEncoder().encode(json).byteLength);
+  let metadata: Record<string, string> = {};
   const tensors: TensorEntry[] = [];
   for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
     if (name === "__metadata__") {
-      if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        fail("__metadata__ is not an object of strings");
+      if (value === null) continue; // the reference accepts an explicit null as "no metadata"
+      if (!isPlainObject(value)) fail(`__metadata__ is ${show(value)}, not an object of strings`);
+      const entries = Object.entries(value as Record<string, unknown>);
+      for (const [k, v] of entries) {
+        if (typeof v !== "string") fail(`__metadata__ value of ${show(k)} is ${show(v)}, not a string`);
       }
-      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-        if (typeof v !== "string") fail(`__metadata__ value of "${k}" is not a string`);
-        metadata[k] = v as string;
-      }
+      // fromEntries defines own properties, so even a key named "__proto__" survives.
+      metadata = Object.fromEntries(entries) as Record<string, string>;
       continue;
     }
+    const label = `tensor ${show(name)}`;
+    // JSON.parse lets "\ud800" escapes make strings that are not Unicode; the reference rejects them.
+    if (!name.isWellFormed()) fail(`${label} has a name with an unpaired surrogate escape`);
+    if (!isPlainObject(value)) fail(`${label} is ${show(value)}, not an object`);
     const t = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof t !== "object" || t === null) fail(`tensor "${name}" is not an object`);
-    if (!isDType(t.dtype)) fail(`tensor "${name}" has unknown or unsupported dtype ${JSON.stringify(t.dtype)}`);
+    if (!isDType(t.dtype)) fail(`${label} has unknown or unsupported dtype ${show(t.dtype)}`);
     const dtype = t.dtype as DType;
     const shape = t.shape;
-    if (
-      !Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)
-    ) fail(`tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      fail(`${label} has an invalid shape ${show(shape)}`);
+    }
     const offs = t.data_offsets;
     if (
-      !Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && o >= 0) ||
-      offs[0] > offs[1]
-    ) fail(`tensor "${name}" has invalid data_offsets ${JSON.stringify(offs)}`);
+      !Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && o >= 0)
+    ) fail(`${label} has invalid data_offsets ${show(offs)}`);
     const [b, e] = offs as number[];
+    if (b > e) fail(`${label} has data_offsets ${show(offs)} that end before they begin`);
     const expected = numel(shape as number[]) * DTYPE_BYTES[dtype];
     if (e - b !== expected) {
-      fail(
-        `tensor "${name}" (${dtype} ${JSON.stringify(shape)}) needs ${expected} bytes but its data_offsets span ${
-          e - b
-        }`,
-      );
+      fail(`${label} (${dtype} ${show(shape)}) needs ${expected} bytes but its data_offsets span ${e - b}`);
     }
     tensors.push({ name, dtype, shape: shape as number[], start: dataStart + b, end: dataStart + e });
   }
   tensors.sort((a, b) => a.start - b.start || a.end - b.end);
   let cursor = dataStart;
   for (const t of tensors) {
-    if (t.start < cursor) fail(`tensor "${t.name}" overlaps the tensor before it`);
-    if (t.start > cursor) fail(`a gap of ${t.start - cursor} bytes lies before tensor "${t.name}"`);
-    if (t.end > fileSize) fail(`tensor "${t.name}" ends past the end of the file (truncated file?)`);
+    if (t.start < cursor) fail(`tensor ${show(t.name)} overlaps the tensor before it`);
+    if (t.start > cursor) fail(`a gap of ${t.start - cursor} bytes lies before tensor ${show(t.name)}`);
+    if (t.end > fileSize) {
+      fail(
+        `tensor ${show(t.name)} ends ${t.end - fileSize} bytes past the end of the file (truncated file?)`,
+      );
+    }
     cursor = t.end;
   }
   if (cursor !== fileSize) {
@@ -151,8 +186,17 @@ async function openForRead(path: string): Promise<FileHandle> {
 }
 
 async function readHeaderFrom(fh: FileHandle, path: string): Promise<SafetensorsHeader> {
-  const { size } = await fh.stat();
-  if (size < 8) throw new SafetensorsError(path, `file is ${size} bytes, shorter than the 8-byte header length`);
+  let size: number;
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new Error("not a regular file");
+    size = st.size;
+  } catch (e) {
+    throw new Error(`${path}: cannot read: ${(e as Error).message}`);
+  }
+  if (size < 8) {
+    throw new SafetensorsError(path, `file is ${size} bytes, shorter than the 8-byte header length`);
+  }
   const lenBuf = new Uint8Array(8);
   await readExactly(fh, lenBuf, 0, path);
   const n = new DataView(lenBuf.buffer).getBigUint64(0, true);
@@ -167,18 +211,34 @@ async function readHeaderFrom(fh: FileHandle, path: string): Promise<Safetensors
   await readExactly(fh, headerBuf, 8, path);
   let json: string;
   try {
-    json = new TextDecoder("utf-8", { fatal: true }).decode(headerBuf);
+    // ignoreBOM keeps a leading byte-order mark in the text, so JSON.parse rejects it as the reference does
+    // (the default would drop it silently and shift every offset by 3 bytes).
+    json = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(headerBuf);
   } catch {
     throw new SafetensorsError(path, "header is not valid UTF-8");
   }
-  return parseHeader(path, json, size);
+  return parseHeader(path, json, size, headerBuf.byteLength);
 }
 
 async function readExactly(fh: FileHandle, buf: Uint8Array, position: number, path: string): Promise<void> {
   let done = 0;
   while (done < buf.byteLength) {
-    const { bytesRead } = await fh.read(buf, done, buf.byteLength - done, position + done);
-    if (bytesRead === 0) throw new SafetensorsError(path, "file ended early (truncated)");
+    let bytesRead: number;
+    try {
+      // At most 1 GiB per call: Node-style read() refuses lengths of 2 GiB and more.
+      const length = Math.min(buf.byteLength - done, 1 << 30);
+      ({ bytesRead } = await fh.read(buf, done, length, position + done));
+    } catch (e) {
+      throw new Error(
+        `${path}: cannot read ${buf.byteLength} bytes at offset ${position}: ${(e as Error).message}`,
+      );
+    }
+    if (bytesRead === 0) {
+      throw new SafetensorsError(
+        path,
+        `file ended early at byte ${position + done} (truncated, or changed since opened)`,
+      );
+    }
     done += bytesRead;
   }
 }
@@ -281,10 +341,49 @@ function asBytes(v: ArrayBufferView): Uint8Array {
 }
 
 /**
+ * Rank of each dtype in the reference writer's ordering: the declaration order of its `Dtype` enum
+ * (`BOOL < U8 < I8 < I16 < F16 < BF16 < I32 < F32 < F64 < I64` for the dtypes we support). The reference
+ * sorts tensors by descending rank, so I64 precedes F64 and BF16 precedes F16.
+ */
+const REFERENCE_DTYPE_RANK: Readonly<Record<DType, number>> = {
+  BOOL: 0,
+  U8: 1,
+  I8: 2,
+  I16: 3,
+  F16: 4,
+  BF16: 5,
+  I32: 6,
+  F32: 7,
+  F64: 8,
+  I64: 9,
+};
+
+/** Compares strings by their UTF-8 bytes, as Rust's `str` ordering does (UTF-16 order differs above U+FFFF). */
+function compareUtf8(a: string, b: string): number {
+  if (a === b) return 0;
+  const ea = new TextEncoder().encode(a), eb = new TextEncoder().encode(b);
+  const n = Math.min(ea.length, eb.length);
+  for (let i = 0; i < n; i++) if (ea[i] !== eb[i]) return ea[i] - eb[i];
+  return ea.length - eb.length;
+}
+
+async function writeAll(fh: FileHandle, bytes: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < bytes.byteLength) {
+    const length = Math.min(bytes.byteLength - done, 1 << 30); // Node-style write() takes < 2 GiB per call
+    const { bytesWritten } = await fh.write(bytes, done, length);
+    if (bytesWritten <= 0) throw new Error(`write made no progress after ${done} bytes`);
+    done += bytesWritten;
+  }
+}
+
+/**
  * Writes a safetensors file atomically: to a temporary file beside `path`, then renamed over it.
- * Tensors are ordered by descending element size, then name (as the reference writer does), the header
- * is padded with spaces to a multiple of 8 bytes, and lazy tensor data is produced one tensor at a time,
- * so a multi-gigabyte checkpoint never sits in memory whole. On failure nothing is left behind.
+ * The bytes match the reference writer (`safetensors.torch.save_file`) for the same tensors and at most
+ * one metadata entry (the reference orders several in hash order): tensors sorted by descending dtype
+ * rank, then name; `__metadata__` first; the header padded with spaces to a multiple of 8 bytes. Lazy
+ * tensor data is produced one tensor at a time, so a multi-gigabyte checkpoint never sits in memory
+ * whole. On failure nothing is left behind and an existing file at `path` is untouched.
  *
  * @example
  * ```ts ignore
@@ -299,54 +398,98 @@ export async function writeSafetensors(
   tensors: Record<string, TensorData>,
   metadata: Record<string, string> = {},
 ): Promise<void> {
+  if (!isPlainObject(metadata)) throw new Error(`${path}: metadata must be an object of strings`);
   for (const [k, v] of Object.entries(metadata)) {
-    if (typeof v !== "string") throw new Error(`${path}: metadata value of "${k}" must be a string`);
+    if (typeof v !== "string") {
+      throw new Error(`${path}: metadata value of ${show(k)} must be a string, not ${show(v)}`);
+    }
+    if (!k.isWellFormed() || !v.isWellFormed()) {
+      throw new Error(`${path}: metadata ${show(k)} has an unpaired surrogate`);
+    }
+  }
+  for (const [name, t] of Object.entries(tensors)) {
+    const label = `${path}: tensor ${show(name)}`;
+    if (name === "__metadata__") throw new Error(`${label}: that name is reserved for the metadata`);
+    if (!name.isWellFormed()) {
+      throw new Error(`${label}: the name has an unpaired surrogate, not valid UTF-8`);
+    }
+    if (!isDType(t?.dtype)) throw new Error(`${label} has unknown dtype ${show(t?.dtype)}`);
+    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new Error(`${label} has an invalid shape ${show(t.shape)}`);
+    }
   }
   const names = Object.keys(tensors).sort((a, b) =>
-    DTYPE_BYTES[tensors[b].dtype] - DTYPE_BYTES[tensors[a].dtype] || (a < b ? -1 : a > b ? 1 : 0)
+    REFERENCE_DTYPE_RANK[tensors[b].dtype] - REFERENCE_DTYPE_RANK[tensors[a].dtype] || compareUtf8(a, b)
   );
-  const header: Record<string, unknown> = {};
-  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  // The header text is assembled by hand: a JS object would move integer-like names ("0", "12") ahead of
+  // all others, including __metadata__, and lose the reference order.
+  const entries: string[] = [];
+  const metaEntries = Object.entries(metadata);
+  if (metaEntries.length) {
+    entries.push(
+      `"__metadata__":{${
+        metaEntries.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(",")
+      }}`,
+    );
+  }
   let offset = 0;
   const sizes: number[] = [];
   for (const name of names) {
     const t = tensors[name];
-    if (!isDType(t.dtype)) throw new Error(`${path}: tensor "${name}" has unknown dtype ${t.dtype}`);
     const size = numel(t.shape) * DTYPE_BYTES[t.dtype];
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + size] };
+    if (!Number.isSafeInteger(offset + size)) throw new Error(`${path}: tensor ${show(name)} is too large`);
+    const info = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + size] };
+    entries.push(`${JSON.stringify(name)}:${JSON.stringify(info)}`);
     sizes.push(size);
     offset += size;
   }
-  let headerBytes = new TextEncoder().encode(JSON.stringify(header));
+  let headerBytes = new TextEncoder().encode(`{${entries.join(",")}}`);
   const padded = Math.ceil(headerBytes.byteLength / 8) * 8;
   if (padded !== headerBytes.byteLength) {
     const p = new Uint8Array(padded).fill(0x20);
     p.set(headerBytes);
     headerBytes = p;
   }
+  if (headerBytes.byteLength > MAX_HEADER_BYTES) {
+    throw new Error(
+      `${path}: header would be ${headerBytes.byteLength} bytes, over the ${MAX_HEADER_BYTES}-byte limit`,
+    );
+  }
   const prefix = new Uint8Array(8);
   new DataView(prefix.buffer).setBigUint64(0, BigInt(headerBytes.byteLength), true);
   await writeAtomically(path, async (fh) => {
-    await fh.write(prefix);
-    await fh.write(headerBytes);
+    await writeAll(fh, prefix);
+    await writeAll(fh, headerBytes);
     for (let i = 0; i < names.length; i++) {
       const d = tensors[names[i]].data;
-      const bytes = asBytes(typeof d === "function" ? await d() : d);
+      let view: ArrayBufferView;
+      try {
+        view = typeof d === "function" ? await d() : d;
+      } catch (e) {
+        throw new Error(`${path}: producing tensor ${show(names[i])} failed: ${(e as Error)?.message ?? e}`, {
+          cause: e,
+        });
+      }
+      if (!ArrayBuffer.isView(view)) {
+        throw new Error(`${path}: tensor ${show(names[i])} data is ${show(view)}, not a typed array`);
+      }
+      const bytes = asBytes(view);
       if (bytes.byteLength !== sizes[i]) {
         throw new Error(
-          `${path}: tensor "${names[i]}" has ${bytes.byteLength} bytes of data, its dtype and shape need ${
-            sizes[i]
-          }`,
+          `${path}: tensor ${
+            show(names[i])
+          } has ${bytes.byteLength} bytes of data, its dtype and shape need ${sizes[i]}`,
         );
       }
-      await fh.write(bytes);
+      await writeAll(fh, bytes);
     }
   });
 }
 
 /**
- * Runs `fill` on a temporary file in the directory of `path`, then renames it to `path`.
- * If `fill` throws, the temporary file is removed and `path` is untouched.
+ * Runs `fill` on a temporary file in the directory of `path`, flushes it to disk, then renames it to
+ * `path`. If anything fails, the temporary file is removed, `path` is untouched, and the error names
+ * `path`. A missing directory is reported as such (it is not created).
  *
  * @example
  * ```ts ignore
@@ -355,17 +498,32 @@ export async function writeSafetensors(
  * ```
  */
 export async function writeAtomically(path: string, fill: (fh: FileHandle) => Promise<void>): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${crypto.randomUUID().slice(0, 8)}.partial`);
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${crypto.randomUUID().slice(0, 8)}.partial`);
   let fh: FileHandle | undefined;
   try {
     fh = await open(tmp, "wx");
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    let why = (e as Error).message;
+    if (code === "ENOENT") why = `directory ${dir} does not exist`;
+    else if (code === "ENOTDIR") why = `${dir} is not a directory`;
+    else if (code === "EACCES" || code === "EPERM") why = `no permission to create files in ${dir}`;
+    throw new Error(`${path}: cannot write: ${why}`);
+  }
+  try {
     await fill(fh);
+    await fh.datasync();
     await fh.close();
     fh = undefined;
-    await rename(tmp, path);
+    try {
+      await rename(tmp, path);
+    } catch (e) {
+      throw new Error(`${path}: cannot replace the file: ${(e as Error).message}`);
+    }
   } catch (e) {
     await fh?.close().catch(() => {});
-    await rm(tmp, { force: true });
+    await rm(tmp, { force: true }).catch(() => {});
     throw e;
   }
 }

@@ -6,8 +6,19 @@
  */
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { findJsonProblem } from "./json_scan.ts";
 import { SafetensorsFile } from "./safetensors.ts";
 import { MissingTensorError, type RawTensor, type TensorMeta, type TensorSource } from "./tensor_source.ts";
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** A shard name must be a bare file name: no folder part, no "." or "..", no NUL. */
+function isPlainFileName(file: unknown): file is string {
+  return typeof file === "string" && file !== "" && file !== "." && file !== ".." &&
+    !/[\\/\0]/.test(file);
+}
 
 /**
  * All shards of a sharded checkpoint, opened together.
@@ -41,30 +52,48 @@ export class ShardedSafetensors implements TensorSource {
 
   /** Opens the index at `indexPath` and every shard it names, checking that each tensor is where it says. */
   static async open(indexPath: string): Promise<ShardedSafetensors> {
-    let index: { weight_map?: unknown; metadata?: unknown };
+    let text: string;
     try {
-      index = JSON.parse(await readFile(indexPath, "utf8"));
+      text = await readFile(indexPath, "utf8");
     } catch (e) {
       throw new Error(`${indexPath}: cannot read the shard index: ${(e as Error).message}`);
     }
-    const map = index?.weight_map;
-    if (typeof map !== "object" || map === null || Array.isArray(map)) {
-      throw new Error(`${indexPath}: shard index has no "weight_map" object`);
+    let index: unknown;
+    try {
+      index = JSON.parse(text);
+    } catch (e) {
+      throw new Error(`${indexPath}: shard index is not valid JSON (${(e as Error).message})`);
     }
+    const duplicate = findJsonProblem(text, new Set());
+    if (duplicate) throw new Error(`${indexPath}: shard index has a ${duplicate}`);
+    const map = isObject(index) ? index.weight_map : undefined;
+    if (!isObject(map)) throw new Error(`${indexPath}: shard index has no "weight_map" object`);
     const shards = new Map<string, SafetensorsFile>();
     const where = new Map<string, SafetensorsFile>();
     try {
-      for (const [name, file] of Object.entries(map as Record<string, unknown>)) {
-        if (typeof file !== "string" || file.includes("/") || file.includes("\\")) {
-          throw new Error(`${indexPath}: weight_map entry "${name}" names an invalid shard ${JSON.stringify(file)}`);
+      for (const [name, file] of Object.entries(map)) {
+        if (!isPlainFileName(file)) {
+          throw new Error(
+            `${indexPath}: weight_map entry "${name}" names an invalid shard ${JSON.stringify(file)} ` +
+              `(must be a file name in the index's folder)`,
+          );
         }
         let shard = shards.get(file);
         if (!shard) {
-          shard = await SafetensorsFile.open(join(dirname(indexPath), file));
+          const shardPath = join(dirname(indexPath), file);
+          try {
+            shard = await SafetensorsFile.open(shardPath);
+          } catch (e) {
+            throw new Error(`${indexPath}: shard ${file} (for "${name}"): ${(e as Error).message}`, {
+              cause: e,
+            });
+          }
           shards.set(file, shard);
         }
         if (!shard.has(name)) {
-          throw new Error(`${indexPath}: weight_map puts "${name}" in ${file}, but that shard does not hold it`);
+          throw new Error(
+            `${indexPath}: weight_map puts "${name}" in ${file}, but that shard does not hold it`,
+          );
         }
         where.set(name, shard);
       }
@@ -72,10 +101,12 @@ export class ShardedSafetensors implements TensorSource {
       for (const s of shards.values()) s.close();
       throw e;
     }
-    const meta: Record<string, string> = {};
-    if (typeof index.metadata === "object" && index.metadata !== null) {
-      for (const [k, v] of Object.entries(index.metadata)) meta[k] = String(v);
-    }
+    const indexMeta = isObject(index) ? index.metadata : undefined;
+    const meta: Record<string, string> = Object.fromEntries(
+      Object.entries(isObject(indexMeta) ? indexMeta : {}).map((
+        [k, v],
+      ) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+    );
     return new ShardedSafetensors(indexPath, meta, shards, where);
   }
 

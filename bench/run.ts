@@ -1,0 +1,35 @@
+/**
+ * `deno task bench`: runs every benchmark suite and prints one table (and writes `.out/bench/results.json`).
+ *
+ * `deno task bench [suite ...]` runs only the named suites.
+ *
+ * @module
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { cpus, totalmem } from "node:os";
+import type { BenchRow, BenchSuite } from "./types.ts";
+import { BENCH_DIR } from "./fixtures.ts";
+import { suite as formats } from "./formats.ts";
+
+const SUITES: BenchSuite[] = [formats];
+
+const wanted = Deno.args.length ? new Set(Deno.args) : null;
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${Deno.build.os}/${Deno.build.arch}, Deno ${Deno.version.deno}`;
+console.log(`machine: ${machine}\n`);
+const results: Record<string, BenchRow[]> = {};
+for (const s of SUITES) {
+  if (wanted && !wanted.has(s.name)) continue;
+  const t = performance.now();
+  const rows = await s.run();
+  results[s.name] = rows;
+  console.log(`## ${s.name} (${((performance.now() - t) / 1000).toFixed(1)} s)`);
+  const w = Math.max(...rows.map((r) => r.name.length));
+  for (const r of rows) {
+    const v = Math.abs(r.value) >= 100 ? r.value.toFixed(0) : r.value.toPrecision(3);
+    console.log(`  ${r.name.padEnd(w)}  ${v.padStart(8)} ${r.unit.padEnd(8)} ${r.note ?? ""}`);
+  }
+  console.log();
+}
+await mkdir(BENCH_DIR, { recursive: true });
+await writeFile(join(BENCH_DIR, "results.json"), JSON.stringify({ machine, date: new Date().toISOString(), results }, null, 2));
