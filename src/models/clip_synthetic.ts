@@ -5,6 +5,7 @@
  * @module
  */
 
+import { fromFloat32 } from "../formats/dtype.ts";
 import { memorySource, type MemoryTensor, type TensorSource } from "../formats/tensor_source.ts";
 import type { ClipTextConfig } from "./clip_config.ts";
 
@@ -23,7 +24,7 @@ function filler(seed: number): (out: Float32Array, scale: number, base: number) 
 
 /**
  * A text encoder of `config`'s shape with seeded random weights (layer norms near 1, small
- * projections), including `text_projection.weight`.
+ * projections), including `text_projection.weight`, stored as `dtype`.
  *
  * @example
  * ```ts
@@ -33,14 +34,20 @@ function filler(seed: number): (out: Float32Array, scale: number, base: number) 
  * syntheticClipText(tiny, 1).names().length; // 21
  * ```
  */
-export function syntheticClipText(config: ClipTextConfig, seed = 1): TensorSource {
+export function syntheticClipText(
+  config: ClipTextConfig,
+  seed = 1,
+  dtype: "F32" | "F16" = "F32",
+): TensorSource {
   const fill = filler(seed);
   const d = config.hiddenSize;
   const tensors: Record<string, MemoryTensor> = {};
   const add = (name: string, shape: number[], scale: number, base = 0) => {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
     fill(data, scale, base);
-    tensors[name] = { dtype: "F32", shape, data };
+    tensors[name] = dtype === "F32"
+      ? { dtype, shape, data }
+      : { dtype, shape, data: fromFloat32(dtype, data) };
   };
   add("text_model.embeddings.token_embedding.weight", [config.vocabSize, d], 0.02);
   add("text_model.embeddings.position_embedding.weight", [config.maxPositions, d], 0.01);

@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { TensorSource } from "../formats/tensor_source.ts";
+import type { RawTensor, TensorSource } from "../formats/tensor_source.ts";
 import { float, GraphBuilder } from "../runtime/graph.ts";
 import type { OnnxModel } from "../runtime/onnx_model.ts";
 import type { ClipTextConfig } from "./clip_config.ts";
@@ -29,6 +29,11 @@ export interface ClipTextGraphOptions {
   expose?: string[];
   /** Graph name (default: the config's name). */
   name?: string;
+  /**
+   * `"float32"` (default) binds every weight as float32; `"stored"` keeps float16 checkpoint weights
+   * as float16 initializers cast at run time (half the memory, e.g. to fit the WASM build).
+   */
+  weights?: "float32" | "stored";
 }
 
 /** Names of the graph's inputs and outputs. */
@@ -52,12 +57,12 @@ function missing(source: TensorSource, key: string, config: ClipTextConfig): Err
   );
 }
 
-async function read(
+async function readRaw(
   source: TensorSource,
   key: string,
   shape: number[],
   config: ClipTextConfig,
-): Promise<Float32Array> {
+): Promise<RawTensor> {
   if (!source.has(key)) throw missing(source, key, config);
   const info = source.info(key);
   if (info.shape.join(",") !== shape.join(",")) {
@@ -65,7 +70,7 @@ async function read(
       `text encoder weight "${key}" has shape [${info.shape}], the ${config.name} configuration needs [${shape}]`,
     );
   }
-  return await source.readFloat32(key);
+  return await source.readRaw(key);
 }
 
 /**
@@ -138,8 +143,15 @@ export async function buildClipTextGraph(
   const g = new GraphBuilder(options.name ?? config.name);
   const ids = g.input(CLIP_TEXT_IO.inputIds, "int32", ["batch", seq]);
   // Weights are added once under their checkpoint key and shared by every node that uses them.
-  const w = async (key: string, shape: number[]) =>
-    g.has(key) ? key : g.weight(key, await read(source, key, shape, config), shape);
+  const bound = new Map<string, string>();
+  const w = async (key: string, shape: number[]): Promise<string> => {
+    let name = bound.get(key);
+    if (name === undefined) {
+      name = g.float32Weight(key, await readRaw(source, key, shape, config), options.weights ?? "float32");
+      bound.set(key, name);
+    }
+    return name;
+  };
 
   // Linear layers are single Gemm nodes on the checkpoint's [out, in] weights (transB), bias included.
   const linear = async (

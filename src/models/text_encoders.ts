@@ -13,7 +13,7 @@
 
 import type { TensorSource } from "../formats/tensor_source.ts";
 import { type SerializedModel, serializeModel } from "../runtime/onnx_model.ts";
-import type { BackendName } from "../runtime/session.ts";
+import { type BackendName, DEFAULT_BACKEND, WASM_MEMORY_BUDGET_BYTES } from "../runtime/session.ts";
 import { cachedSession, type SessionTiming } from "../runtime/session_cache.ts";
 import { clipL14, type ClipTextConfig, openClipBigG14, openClipH14 } from "./clip_config.ts";
 import { buildClipTextGraph, CLIP_TEXT_IO, type ClipTextGraphOptions } from "./clip_text_graph.ts";
@@ -100,6 +100,11 @@ export interface EncodeOptions {
   backend?: BackendName;
   /** Prompts per session run (default 16). */
   batchSize?: number;
+  /**
+   * How weights are bound: `"float32"`, `"stored"` (float16 checkpoint weights stay float16, cast at
+   * run time), or `"auto"` (default): `"stored"` where float32 weights would not fit the WASM build.
+   */
+  weights?: "float32" | "stored" | "auto";
   /** Called once per encoder whose session had to be built, with the timings. */
   onSession?: (encoder: number, timing: SessionTiming) => void;
 }
@@ -115,6 +120,23 @@ function modelKey(model: TextEncoderModel): string {
   let id = anonymousIds.get(model.encoders[0]);
   if (id === undefined) anonymousIds.set(model.encoders[0], id = ++anonymousModels);
   return `anonymous-${id}`;
+}
+
+function float32Bytes(source: TensorSource): number {
+  return source.names().reduce((sum, n) => sum + 4 * source.info(n).shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/** The weight binding `encodeTokenIds` uses for encoder `index` on `backend`. */
+export function weightBinding(
+  model: TextEncoderModel,
+  index: number,
+  backend: BackendName = DEFAULT_BACKEND,
+  requested: "float32" | "stored" | "auto" = "auto",
+): "float32" | "stored" {
+  if (requested !== "auto") return requested;
+  return backend === "ort-web" && 2 * float32Bytes(model.encoders[index]) > WASM_MEMORY_BUDGET_BYTES
+    ? "stored"
+    : "float32";
 }
 
 /** Cache key of one encoder's graph and its output convention within a model. */
@@ -183,10 +205,11 @@ export async function encodeTokenIds(
   let offset = 0;
   for (const [e, plan] of plans.entries()) {
     const source = model.encoders[e];
+    const weights = weightBinding(model, e, options.backend, options.weights);
     const { session, timing } = await cachedSession(
-      encoderKey(model, e),
+      `${encoderKey(model, e)}:${weights}`,
       options.backend,
-      () => buildEncoder(source, plan),
+      () => buildEncoder(source, { ...plan, graph: { ...plan.graph, weights } }),
     );
     if (!timing.cached) options.onSession?.(e, timing);
     const w = plan.config.hiddenSize;

@@ -1,9 +1,11 @@
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { SafetensorsFile } from "../formats/safetensors.ts";
+import { fromFloat32 } from "../formats/dtype.ts";
+import { memorySource, type MemoryTensor } from "../formats/tensor_source.ts";
 import type { ClipTextConfig } from "./clip_config.ts";
 import { clipL14, openClipBigG14, openClipH14 } from "./clip_config.ts";
-import { encodeTokenIds, type ModelFamily } from "./text_encoders.ts";
+import { encodeTokenIds, type ModelFamily, weightBinding } from "./text_encoders.ts";
 
 const FIXTURES = fileURLToPath(new URL("../../tests/fixtures/text_encoders/", import.meta.url));
 
@@ -105,4 +107,58 @@ Deno.test("text encoder: a checkpoint without the needed encoder gets a clear er
   } finally {
     f.close();
   }
+});
+
+Deno.test("text encoder: float16 weights kept as float16 initializers give the float32-bound result", async () => {
+  const f = await SafetensorsFile.open(`${FIXTURES}sd15_text_encoder.safetensors`);
+  const ref = await SafetensorsFile.open(`${FIXTURES}sd15_reference.safetensors`);
+  try {
+    const half: Record<string, MemoryTensor> = {};
+    for (const name of f.names()) {
+      const info = f.info(name);
+      half[name] = { dtype: "F16", shape: info.shape, data: fromFloat32("F16", await f.readFloat32(name)) };
+    }
+    const source = memorySource(half);
+    const configs = [tinyConfig(ref.metadata.config, clipL14)];
+    const raw = await ref.readRaw("input_ids");
+    const ids = new Int32Array(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength / 4);
+    for (const backend of ["ort-web", "ort-node"] as const) {
+      const run = (weights: "float32" | "stored") =>
+        encodeTokenIds({ family: "sd15", encoders: [source], configs }, [ids], 4, { backend, weights });
+      const [a, b] = [await run("float32"), await run("stored")];
+      const err = maxAbsDiff(a.hiddenStates, b.hiddenStates);
+      assert(err <= 1e-6, `${backend}: float16-stored differs from float32-bound by ${err}`);
+      // Rounding the weights to float16 moves the result only slightly from the float32 reference.
+      assert(maxAbsDiff(a.hiddenStates, await ref.readFloat32("hidden_states")) < 0.05);
+    }
+  } finally {
+    f.close();
+    ref.close();
+  }
+});
+
+Deno.test("text encoder: weights stay float16 on the WASM build only when float32 would not fit", () => {
+  // Only the names and shapes matter here: a source of bigG's size, never read.
+  const big = openClipBigG14();
+  const shapes: Record<string, number[]> = {
+    "text_model.embeddings.token_embedding.weight": [big.vocabSize, big.hiddenSize],
+  };
+  for (let l = 0; l < big.numLayers; l++) {
+    shapes[`text_model.encoder.layers.${l}.mlp.fc1.weight`] = [big.intermediateSize, big.hiddenSize];
+    shapes[`text_model.encoder.layers.${l}.mlp.fc2.weight`] = [big.hiddenSize, big.intermediateSize];
+    shapes[`text_model.encoder.layers.${l}.self_attn.qkvo`] = [4 * big.hiddenSize, big.hiddenSize];
+  }
+  const source = {
+    names: () => Object.keys(shapes),
+    has: (n: string) => n in shapes,
+    info: (n: string) => ({ dtype: "F16" as const, shape: shapes[n] }),
+    readFloat32: () => Promise.reject(new Error("not read")),
+    readRaw: () => Promise.reject(new Error("not read")),
+  };
+  const small = memorySource({ w: { dtype: "F16", shape: [2], data: new Uint8Array(4) } });
+  const model = { family: "sdxl" as const, encoders: [small, source] };
+  assertEquals(weightBinding(model, 1, "ort-web"), "stored");
+  assertEquals(weightBinding(model, 1, "ort-node"), "float32");
+  assertEquals(weightBinding(model, 0, "ort-web"), "float32");
+  assertEquals(weightBinding(model, 1, "ort-web", "float32"), "float32");
 });

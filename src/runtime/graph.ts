@@ -8,6 +8,7 @@
  * @module
  */
 
+import { type DType, toFloat32 } from "../formats/dtype.ts";
 import type { AttrValue, OnnxDType, OnnxModel, OnnxNode, OnnxTensor, OnnxValueInfo } from "./onnx_model.ts";
 
 /** Typed arrays accepted as initializer data. */
@@ -74,6 +75,8 @@ export class GraphBuilder {
   readonly inputs: OnnxValueInfo[] = [];
   /** Declared outputs. */
   readonly outputs: OnnxValueInfo[] = [];
+  /** Whether some weights are stored as float16 and cast to float32 at run time. */
+  keepsFloat16Weights = false;
   #used = new Set<string>();
   #constants = new Map<string, string>();
 
@@ -108,6 +111,39 @@ export class GraphBuilder {
     const t = tensor(this.#unique(name), data, dims, dtype);
     this.initializers.push(t);
     return t.name;
+  }
+
+  /**
+   * Binds a checkpoint tensor for float32 compute. `"float32"` converts it to a float32 initializer;
+   * `"stored"` keeps float16 tensors as float16 initializers (half the memory) followed by a Cast
+   * node, and converts any other dtype to float32. Returns the float32 tensor's name (the
+   * initializer's own name is `name`).
+   *
+   * @example
+   * ```ts
+   * import { GraphBuilder } from "./graph.ts";
+   * const g = new GraphBuilder("half");
+   * const half = new Uint16Array([0x3c00, 0xc000]); // 1, -2
+   * g.float32Weight("w", { dtype: "F16", shape: [2], bytes: new Uint8Array(half.buffer) }, "stored"); // "w.float32"
+   * ```
+   */
+  float32Weight(
+    name: string,
+    raw: { dtype: DType; shape: number[]; bytes: Uint8Array },
+    keep: "float32" | "stored" = "float32",
+  ): string {
+    if (keep === "stored" && raw.dtype === "F16") {
+      const bits = raw.bytes.byteOffset % 2 === 0
+        ? new Uint16Array(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength / 2)
+        : new Uint16Array(raw.bytes.slice().buffer);
+      const stored = this.weight(name, bits, raw.shape, "float16");
+      this.keepsFloat16Weights = true;
+      return this.op("Cast", [stored], { to: 1 }, `${name}.float32`);
+    }
+    const values = raw.dtype === "F32" && raw.bytes.byteOffset % 4 === 0
+      ? new Float32Array(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength / 4)
+      : toFloat32(raw.dtype, raw.bytes);
+    return this.weight(name, values, raw.shape);
   }
 
   /** A small shared constant (shapes, axes, scalars), deduplicated by value. */
@@ -185,6 +221,7 @@ export class GraphBuilder {
       inputs: this.inputs,
       outputs: this.outputs,
       opset,
+      keepsFloat16Weights: this.keepsFloat16Weights,
     };
   }
 }

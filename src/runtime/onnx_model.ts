@@ -126,6 +126,11 @@ export interface OnnxModel {
   outputs: OnnxValueInfo[];
   /** Default-domain opset version (≥ 17). */
   opset: number;
+  /**
+   * Float16 weights are cast to float32 by Cast nodes at run time; ONNX Runtime's constant folding
+   * must then stay off, or it would replace them by float32 copies at session creation.
+   */
+  keepsFloat16Weights?: boolean;
 }
 
 /** The serialized model, with large initializers optionally split off into one external blob. */
@@ -136,6 +141,8 @@ export interface SerializedModel {
   external?: { path: string; chunks: Uint8Array[]; byteLength: number };
   /** Total initializer bytes (inline and external). */
   weightBytes: number;
+  /** See {@link OnnxModel.keepsFloat16Weights}. */
+  keepsFloat16Weights?: boolean;
 }
 
 /** Options of {@link serializeModel}. */
@@ -257,5 +264,6 @@ export function serializeModel(m: OnnxModel, options: SerializeOptions = {}): Se
       ? { path: options.externalDataPath, chunks, byteLength: offset }
       : undefined,
     weightBytes,
+    keepsFloat16Weights: m.keepsFloat16Weights,
   };
 }
