@@ -1,0 +1,244 @@
+/**
+ * The text encoders of each Stable Diffusion family, run on ONNX Runtime from a checkpoint's
+ * weights, with the family's conditioning convention:
+ *
+ * - `sd15`: CLIP ViT-L/14, last layer + final layer norm → `[n, 77, 768]`.
+ * - `sd21`: OpenCLIP ViT-H/14, penultimate layer + final layer norm → `[n, 77, 1024]` (a diffusers
+ *   folder already drops the last layer; a single-file checkpoint holds all 24 — both work).
+ * - `sdxl`: CLIP ViT-L/14 and OpenCLIP ViT-bigG/14, penultimate layers without the final norm,
+ *   concatenated → `[n, 77, 2048]`, plus the second encoder's pooled projection `[n, 1280]`.
+ *
+ * @module
+ */
+
+import type { TensorSource } from "../formats/tensor_source.ts";
+import { type SerializedModel, serializeModel } from "../runtime/onnx_model.ts";
+import { type BackendName, DEFAULT_BACKEND, WASM_MEMORY_BUDGET_BYTES } from "../runtime/session.ts";
+import { cachedSession, type SessionTiming } from "../runtime/session_cache.ts";
+import { clipL14, type ClipTextConfig, openClipBigG14, openClipH14 } from "./clip_config.ts";
+import { buildClipTextGraph, CLIP_TEXT_IO, type ClipTextGraphOptions } from "./clip_text_graph.ts";
+
+/** Stable Diffusion model families. */
+export type ModelFamily = "sd15" | "sd21" | "sdxl";
+
+/** One encoder's configuration and how its output is taken. */
+export interface EncoderPlan {
+  /** Transformer configuration. */
+  config: ClipTextConfig;
+  /** Graph options: layers to run, which layer's output, final norm, pooled. */
+  graph: ClipTextGraphOptions;
+}
+
+/**
+ * The encoders a family uses and their output conventions. `configs` overrides the presets (tiny
+ * test models); each family's convention is kept relative to the configuration's layer count.
+ *
+ * @example
+ * ```ts
+ * import { familyEncoderPlans } from "./text_encoders.ts";
+ * familyEncoderPlans("sdxl").length; // 2
+ * ```
+ */
+export function familyEncoderPlans(family: ModelFamily, configs?: ClipTextConfig[]): EncoderPlan[] {
+  const pick = (i: number, preset: () => ClipTextConfig) => configs?.[i] ?? preset();
+  switch (family) {
+    case "sd15": {
+      const c = pick(0, clipL14);
+      return [{ config: c, graph: { layers: c.numLayers, finalNorm: true } }];
+    }
+    case "sd21": {
+      const c = pick(0, openClipH14);
+      return [{ config: c, graph: { layers: c.numLayers - 1, finalNorm: true } }];
+    }
+    case "sdxl": {
+      const c1 = pick(0, clipL14);
+      const c2 = pick(1, openClipBigG14);
+      return [
+        { config: c1, graph: { layers: c1.numLayers - 1, finalNorm: false } },
+        {
+          config: c2,
+          graph: { layers: c2.numLayers, hiddenLayer: c2.numLayers - 1, finalNorm: false, pooled: true },
+        },
+      ];
+    }
+    default:
+      throw new Error(`unknown model family "${family}"; expected sd15, sd21 or sdxl`);
+  }
+}
+
+/** What the text encoders need from a loaded model. */
+export interface TextEncoderModel {
+  /** The model's family. */
+  family: ModelFamily;
+  /** Text encoder weights in Hugging Face naming: one for sd15/sd21, two for sdxl. */
+  encoders: TensorSource[];
+  /** A hash identifying the weights (caches key on it); without it, sessions are keyed by object. */
+  hash?: string;
+  /** Configurations replacing the family presets (tests with tiny encoders). */
+  configs?: ClipTextConfig[];
+}
+
+/** Encoder outputs for a batch of prompts, row-major float32. */
+export interface TextEmbeddings {
+  /** Number of prompts. */
+  count: number;
+  /** Sequence length (77). */
+  sequence: number;
+  /** Feature width of `hiddenStates`. */
+  width: number;
+  /** `[count, sequence, width]`. */
+  hiddenStates: Float32Array;
+  /** Width of `pooled` (SDXL only). */
+  pooledWidth?: number;
+  /** `[count, pooledWidth]` (SDXL only). */
+  pooled?: Float32Array;
+}
+
+/** Options of {@link encodeTokenIds}. */
+export interface EncodeOptions {
+  /** Backend (default ort-web). */
+  backend?: BackendName;
+  /** Prompts per session run (default 16). */
+  batchSize?: number;
+  /**
+   * How weights are bound: `"float32"`, `"stored"` (float16 checkpoint weights stay float16, cast at
+   * run time), or `"auto"` (default): `"stored"` where float32 weights would not fit the WASM build.
+   */
+  weights?: "float32" | "stored" | "auto";
+  /** Called once per encoder whose session had to be built, with the timings. */
+  onSession?: (encoder: number, timing: SessionTiming) => void;
+}
+
+/** Above this many weight bytes the model's weights go to ONNX external data. */
+const EXTERNAL_DATA_FROM_BYTES = 1.5 * 2 ** 30;
+
+let anonymousModels = 0;
+const anonymousIds = new WeakMap<object, number>();
+
+function modelKey(model: TextEncoderModel): string {
+  if (model.hash) return model.hash;
+  let id = anonymousIds.get(model.encoders[0]);
+  if (id === undefined) anonymousIds.set(model.encoders[0], id = ++anonymousModels);
+  return `anonymous-${id}`;
+}
+
+function float32Bytes(source: TensorSource): number {
+  return source.names().reduce((sum, n) => sum + 4 * source.info(n).shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/** The weight binding `encodeTokenIds` uses for encoder `index` on `backend`. */
+export function weightBinding(
+  model: TextEncoderModel,
+  index: number,
+  backend: BackendName = DEFAULT_BACKEND,
+  requested: "float32" | "stored" | "auto" = "auto",
+): "float32" | "stored" {
+  if (requested !== "auto") return requested;
+  return backend === "ort-web" && 2 * float32Bytes(model.encoders[index]) > WASM_MEMORY_BUDGET_BYTES
+    ? "stored"
+    : "float32";
+}
+
+/** Cache key of one encoder's graph and its output convention within a model. */
+export function encoderKey(model: TextEncoderModel, index: number): string {
+  const plan = familyEncoderPlans(model.family, model.configs)[index];
+  const g = plan.graph;
+  return `text-encoder:${modelKey(model)}:${model.family}:${index}:${plan.config.name}:` +
+    `${g.layers}/${g.hiddenLayer ?? g.layers}/${g.finalNorm ? "ln" : "raw"}${g.pooled ? "+pooled" : ""}`;
+}
+
+/** Checks the model has the encoders its family needs. */
+export function checkEncoders(model: TextEncoderModel): EncoderPlan[] {
+  const plans = familyEncoderPlans(model.family, model.configs);
+  if (model.encoders.length < plans.length) {
+    throw new Error(
+      `${model.family} needs ${plans.length} text encoder${plans.length > 1 ? "s" : ""}, ` +
+        `the checkpoint provides ${model.encoders.length}`,
+    );
+  }
+  return plans;
+}
+
+async function buildEncoder(source: TensorSource, plan: EncoderPlan): Promise<SerializedModel> {
+  const graph = await buildClipTextGraph(source, plan.config, plan.graph);
+  const bytes = graph.initializers.reduce((s, t) => s + t.data.length, 0);
+  return serializeModel(graph, bytes > EXTERNAL_DATA_FROM_BYTES ? { externalDataPath: "weights.bin" } : {});
+}
+
+/**
+ * Runs the family's encoders on token ids: `ids[e]` holds encoder `e`'s ids, `count × 77` int32
+ * (SDXL's two tokenizers may pad differently, so each encoder gets its own).
+ *
+ * @example
+ * ```ts ignore
+ * import { encodeTokenIds } from "./text_encoders.ts";
+ * const out = await encodeTokenIds({ family: "sd15", encoders: [source] }, [ids], 2);
+ * out.hiddenStates.length; // 2 * 77 * 768
+ * ```
+ */
+export async function encodeTokenIds(
+  model: TextEncoderModel,
+  ids: Int32Array[],
+  count: number,
+  options: EncodeOptions = {},
+): Promise<TextEmbeddings> {
+  const plans = checkEncoders(model);
+  const seq = plans[0].config.maxPositions;
+  if (ids.length !== plans.length) {
+    throw new Error(`${model.family} needs ${plans.length} id arrays, got ${ids.length}`);
+  }
+  for (const [e, a] of ids.entries()) {
+    if (a.length !== count * seq) {
+      throw new Error(`token ids of encoder ${e + 1}: ${a.length} values, need ${count}×${seq}`);
+    }
+    const vocab = plans[e].config.vocabSize;
+    const bad = a.findIndex((v) => v < 0 || v >= vocab);
+    if (bad >= 0) {
+      throw new Error(`token id ${a[bad]} at position ${bad} is outside the vocabulary (0..${vocab - 1})`);
+    }
+  }
+  const width = plans.reduce((s, p) => s + p.config.hiddenSize, 0);
+  const pooledPlan = plans.find((p) => p.graph.pooled);
+  const hiddenStates = new Float32Array(count * seq * width);
+  const pooled = pooledPlan ? new Float32Array(count * pooledPlan.config.projectionDim) : undefined;
+  const batchSize = Math.max(1, options.batchSize ?? 16);
+  let offset = 0;
+  for (const [e, plan] of plans.entries()) {
+    const source = model.encoders[e];
+    const weights = weightBinding(model, e, options.backend, options.weights);
+    const { session, timing } = await cachedSession(
+      `${encoderKey(model, e)}:${weights}`,
+      options.backend,
+      () => buildEncoder(source, { ...plan, graph: { ...plan.graph, weights } }),
+    );
+    if (!timing.cached) options.onSession?.(e, timing);
+    const w = plan.config.hiddenSize;
+    for (let start = 0; start < count; start += batchSize) {
+      const n = Math.min(batchSize, count - start);
+      const out = await session.run({
+        [CLIP_TEXT_IO.inputIds]: {
+          dtype: "int32",
+          dims: [n, seq],
+          data: ids[e].subarray(start * seq, (start + n) * seq),
+        },
+      });
+      const h = out[CLIP_TEXT_IO.hiddenStates].data as Float32Array;
+      // Concatenate encoders on the feature axis.
+      for (let r = 0; r < n * seq; r++) {
+        hiddenStates.set(h.subarray(r * w, (r + 1) * w), (start * seq + r) * width + offset);
+      }
+      if (plan.graph.pooled) {
+        pooled!.set(out[CLIP_TEXT_IO.pooled].data as Float32Array, start * plan.config.projectionDim);
+      }
+    }
+    offset += w;
+  }
+  return {
+    count,
+    sequence: seq,
+    width,
+    hiddenStates,
+    pooledWidth: pooledPlan?.config.projectionDim,
+    pooled,
+  };
+}

@@ -1,0 +1,164 @@
+import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { SafetensorsFile } from "../formats/safetensors.ts";
+import { fromFloat32 } from "../formats/dtype.ts";
+import { memorySource, type MemoryTensor } from "../formats/tensor_source.ts";
+import type { ClipTextConfig } from "./clip_config.ts";
+import { clipL14, openClipBigG14, openClipH14 } from "./clip_config.ts";
+import { encodeTokenIds, type ModelFamily, weightBinding } from "./text_encoders.ts";
+
+const FIXTURES = fileURLToPath(new URL("../../tests/fixtures/text_encoders/", import.meta.url));
+
+function tinyConfig(json: string, preset: () => ClipTextConfig): ClipTextConfig {
+  const c = JSON.parse(json);
+  return {
+    ...preset(),
+    name: `tiny-${preset().name}`,
+    vocabSize: c.vocabSize,
+    hiddenSize: c.hiddenSize,
+    intermediateSize: c.intermediateSize,
+    numLayers: c.numLayers,
+    numHeads: c.numHeads,
+    projectionDim: c.projectionDim,
+    eosTokenId: c.eosTokenId,
+    activation: c.activation,
+  };
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  assertEquals(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+async function parity(family: ModelFamily, backend: "ort-web" | "ort-node") {
+  const ref = await SafetensorsFile.open(`${FIXTURES}${family}_reference.safetensors`);
+  const files = [await SafetensorsFile.open(`${FIXTURES}${family}_text_encoder.safetensors`)];
+  const presets = family === "sd21"
+    ? [openClipH14]
+    : family === "sdxl"
+    ? [clipL14, openClipBigG14]
+    : [clipL14];
+  if (family === "sdxl") files.push(await SafetensorsFile.open(`${FIXTURES}sdxl_text_encoder_2.safetensors`));
+  try {
+    const configs = [tinyConfig(ref.metadata.config, presets[0])];
+    if (family === "sdxl") configs.push(tinyConfig(ref.metadata.config_2, presets[1]));
+    const raw = await ref.readRaw("input_ids");
+    const ids = new Int32Array(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength / 4);
+    const count = raw.shape[0];
+    const out = await encodeTokenIds(
+      { family, encoders: files, configs, hash: `fixture-${family}` },
+      configs.map(() => ids),
+      count,
+      { backend, batchSize: 3 }, // 4 prompts in batches of 3 and 1: exercises the batching too
+    );
+    const expected = await ref.readFloat32("hidden_states");
+    assertEquals([out.count, out.sequence, out.width], ref.info("hidden_states").shape);
+    const err = maxAbsDiff(out.hiddenStates, expected);
+    assert(err <= 1e-4, `${family} ${backend}: hidden_states max abs error ${err}`);
+    if (family === "sdxl") {
+      const pooledErr = maxAbsDiff(out.pooled!, await ref.readFloat32("pooled"));
+      assert(pooledErr <= 1e-4, `${family} ${backend}: pooled max abs error ${pooledErr}`);
+    } else {
+      assertEquals(out.pooled, undefined);
+    }
+  } finally {
+    ref.close();
+    files.forEach((f) => f.close());
+  }
+}
+
+for (const family of ["sd15", "sd21", "sdxl"] as const) {
+  for (const backend of ["ort-web", "ort-node"] as const) {
+    Deno.test(`text encoder ${family} on ${backend} matches transformers (≤1e-4)`, () =>
+      parity(family, backend));
+  }
+}
+
+Deno.test("text encoder: a checkpoint without the needed encoder gets a clear error", async () => {
+  const f = await SafetensorsFile.open(`${FIXTURES}sd15_text_encoder.safetensors`);
+  try {
+    const tiny = {
+      ...clipL14(),
+      vocabSize: 1000,
+      hiddenSize: 32,
+      intermediateSize: 128,
+      numLayers: 3,
+      numHeads: 4,
+    };
+    const ids = new Int32Array(77);
+    await rejects(
+      encodeTokenIds({ family: "sdxl", encoders: [f], configs: [tiny, tiny] }, [ids, ids], 1),
+      /sdxl needs 2 text encoders, the checkpoint provides 1/,
+    );
+    await rejects(
+      encodeTokenIds({ family: "sd15", encoders: [f], configs: [{ ...tiny, hiddenSize: 64 }] }, [ids], 1),
+      /token embedding has shape \[1000,32\], .* needs \[1000, 64\]/,
+    );
+    await rejects(
+      encodeTokenIds({ family: "sd15", encoders: [f], configs: [{ ...tiny, numLayers: 5 }] }, [ids], 1),
+      /has 3 layers, 5 are needed/,
+    );
+    await rejects(
+      encodeTokenIds({ family: "sd15", encoders: [f], configs: [tiny] }, [ids.fill(5000)], 1),
+      /token id 5000 .* outside the vocabulary/,
+    );
+  } finally {
+    f.close();
+  }
+});
+
+Deno.test("text encoder: float16 weights kept as float16 initializers give the float32-bound result", async () => {
+  const f = await SafetensorsFile.open(`${FIXTURES}sd15_text_encoder.safetensors`);
+  const ref = await SafetensorsFile.open(`${FIXTURES}sd15_reference.safetensors`);
+  try {
+    const half: Record<string, MemoryTensor> = {};
+    for (const name of f.names()) {
+      const info = f.info(name);
+      half[name] = { dtype: "F16", shape: info.shape, data: fromFloat32("F16", await f.readFloat32(name)) };
+    }
+    const source = memorySource(half);
+    const configs = [tinyConfig(ref.metadata.config, clipL14)];
+    const raw = await ref.readRaw("input_ids");
+    const ids = new Int32Array(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength / 4);
+    for (const backend of ["ort-web", "ort-node"] as const) {
+      const run = (weights: "float32" | "stored") =>
+        encodeTokenIds({ family: "sd15", encoders: [source], configs }, [ids], 4, { backend, weights });
+      const [a, b] = [await run("float32"), await run("stored")];
+      const err = maxAbsDiff(a.hiddenStates, b.hiddenStates);
+      assert(err <= 1e-6, `${backend}: float16-stored differs from float32-bound by ${err}`);
+      // Rounding the weights to float16 moves the result only slightly from the float32 reference.
+      assert(maxAbsDiff(a.hiddenStates, await ref.readFloat32("hidden_states")) < 0.05);
+    }
+  } finally {
+    f.close();
+    ref.close();
+  }
+});
+
+Deno.test("text encoder: weights stay float16 on the WASM build only when float32 would not fit", () => {
+  // Only the names and shapes matter here: a source of bigG's size, never read.
+  const big = openClipBigG14();
+  const shapes: Record<string, number[]> = {
+    "text_model.embeddings.token_embedding.weight": [big.vocabSize, big.hiddenSize],
+  };
+  for (let l = 0; l < big.numLayers; l++) {
+    shapes[`text_model.encoder.layers.${l}.mlp.fc1.weight`] = [big.intermediateSize, big.hiddenSize];
+    shapes[`text_model.encoder.layers.${l}.mlp.fc2.weight`] = [big.hiddenSize, big.intermediateSize];
+    shapes[`text_model.encoder.layers.${l}.self_attn.qkvo`] = [4 * big.hiddenSize, big.hiddenSize];
+  }
+  const source = {
+    names: () => Object.keys(shapes),
+    has: (n: string) => n in shapes,
+    info: (n: string) => ({ dtype: "F16" as const, shape: shapes[n] }),
+    readFloat32: () => Promise.reject(new Error("not read")),
+    readRaw: () => Promise.reject(new Error("not read")),
+  };
+  const small = memorySource({ w: { dtype: "F16", shape: [2], data: new Uint8Array(4) } });
+  const model = { family: "sdxl" as const, encoders: [small, source] };
+  assertEquals(weightBinding(model, 1, "ort-web"), "stored");
+  assertEquals(weightBinding(model, 1, "ort-node"), "float32");
+  assertEquals(weightBinding(model, 0, "ort-web"), "float32");
+  assertEquals(weightBinding(model, 1, "ort-web", "float32"), "float32");
+});

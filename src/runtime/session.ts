@@ -1,0 +1,234 @@
+/**
+ * One interface over ONNX Runtime's two JavaScript builds: `onnxruntime-web` (WASM, the default;
+ * needs no permissions beyond reading its own files) and `onnxruntime-node` (native, faster; needs
+ * `--allow-ffi`). Sessions are created from serialized models, timed, and can be cached by key.
+ *
+ * @module
+ */
+
+import type { OnnxDType, SerializedModel } from "./onnx_model.ts";
+
+/** Which ONNX Runtime build runs the graphs. */
+export type BackendName = "ort-web" | "ort-node";
+
+/** The default backend: the WASM build, which runs wherever Deno runs. */
+export const DEFAULT_BACKEND: BackendName = "ort-web";
+
+/** Typed arrays that can carry tensor data in and out of a session. */
+export type RuntimeArray =
+  | Float32Array
+  | Int32Array
+  | BigInt64Array
+  | Uint16Array
+  | Uint8Array
+  | Float64Array;
+
+/** A tensor passed to or returned from a session. */
+export interface RuntimeTensor {
+  /** Element type. */
+  dtype: OnnxDType;
+  /** Shape. */
+  dims: number[];
+  /** Elements in row-major order. */
+  data: RuntimeArray;
+}
+
+/** An inference session on either backend. */
+export interface RuntimeSession {
+  /** The backend that runs it. */
+  readonly backend: BackendName;
+  /** Graph input names. */
+  readonly inputNames: readonly string[];
+  /** Graph output names. */
+  readonly outputNames: readonly string[];
+  /** Milliseconds spent creating the session (model parsing, optimization, weight upload). */
+  readonly createMs: number;
+  /** Runs the graph; fetches `outputs` (default: all graph outputs). */
+  run(
+    feeds: Record<string, RuntimeTensor>,
+    outputs?: readonly string[],
+  ): Promise<Record<string, RuntimeTensor>>;
+  /** Frees the native/WASM resources. */
+  release(): Promise<void>;
+}
+
+/** Options of {@link createSession}. */
+export interface SessionOptions {
+  /** Backend (default {@link DEFAULT_BACKEND}). */
+  backend?: BackendName;
+  /** Threads for the intra-op pool (default: all cores). */
+  threads?: number;
+}
+
+/** The WASM build addresses at most 4 GiB; leave room for activations and the runtime itself. */
+export const WASM_MEMORY_BUDGET_BYTES: number = 3.5 * 2 ** 30;
+
+// The shape both ORT packages share (from onnxruntime-common); typed loosely to keep both imports lazy.
+// deno-lint-ignore no-explicit-any
+type OrtModule = any;
+
+let webModule: Promise<OrtModule> | undefined;
+let nodeModule: Promise<OrtModule> | undefined;
+
+/** Threads usable by the WASM build in this process (set once, before its first session). */
+export function wasmThreadCount(): number {
+  const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
+  // Multithreading needs SharedArrayBuffer and Worker; Deno provides both.
+  return typeof SharedArrayBuffer === "function" && typeof Worker === "function" ? Math.max(1, cores) : 1;
+}
+
+function loadWeb(): Promise<OrtModule> {
+  webModule ??= import("onnxruntime-web").then((ort) => {
+    ort.env.wasm.numThreads ??= wasmThreadCount();
+    ort.env.logLevel = "error";
+    return ort;
+  });
+  return webModule;
+}
+
+function loadNode(): Promise<OrtModule> {
+  nodeModule ??= import("onnxruntime-node").catch((e: Error) => {
+    nodeModule = undefined;
+    throw new Error(
+      `backend ort-node could not be loaded (${e.message}); it needs Deno's --allow-ffi permission ` +
+        "(and --allow-read/--allow-env/--allow-sys); the default backend ort-web needs none of them",
+    );
+  });
+  return nodeModule;
+}
+
+/** Loads the ORT module of a backend (cached). */
+export function ortModule(backend: BackendName): Promise<OrtModule> {
+  if (backend === "ort-web") return loadWeb();
+  if (backend === "ort-node") return loadNode();
+  throw new Error(
+    `unknown backend "${backend}"; use ort-web (WASM, default) or ort-node (native, --allow-ffi)`,
+  );
+}
+
+/** Parses a `--backend` argument value. */
+export function parseBackend(value: string | undefined): BackendName {
+  if (value === undefined || value === "") return DEFAULT_BACKEND;
+  if (value === "ort-web" || value === "ort-node") return value;
+  throw new Error(`--backend: unknown backend "${value}"; use ort-web (WASM, default) or ort-node (native)`);
+}
+
+function joinChunks(chunks: Uint8Array[], byteLength: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(byteLength);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
+
+async function writeExternalModel(model: SerializedModel): Promise<{ dir: string; file: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "forget-onnx-" });
+  const file = `${dir}/model.onnx`;
+  await Deno.writeFile(file, model.model);
+  const ext = model.external!;
+  const f = await Deno.open(`${dir}/${ext.path}`, { write: true, create: true });
+  try {
+    for (const c of ext.chunks) {
+      for (let o = 0; o < c.length;) o += await f.write(c.subarray(o));
+    }
+  } finally {
+    f.close();
+  }
+  return { dir, file };
+}
+
+/**
+ * Creates an inference session for a serialized model.
+ *
+ * @example
+ * ```ts
+ * import { GraphBuilder } from "./graph.ts";
+ * import { serializeModel } from "./onnx_model.ts";
+ * import { createSession } from "./session.ts";
+ * const g = new GraphBuilder("neg");
+ * g.output(g.op("Neg", [g.input("x", "float32", [2])]), "float32", [2]);
+ * const s = await createSession(serializeModel(g.build()));
+ * const { Neg_0 } = await s.run({ x: { dtype: "float32", dims: [2], data: new Float32Array([1, 2]) } });
+ * await s.release();
+ * ```
+ */
+export async function createSession(
+  model: SerializedModel,
+  options: SessionOptions = {},
+): Promise<RuntimeSession> {
+  const backend = options.backend ?? DEFAULT_BACKEND;
+  if (backend === "ort-web" && model.weightBytes * 2 > WASM_MEMORY_BUDGET_BYTES) {
+    // The WASM heap holds the model bytes and the session's own copy of every weight.
+    throw new Error(
+      `this model's weights take ${(model.weightBytes / 2 ** 30).toFixed(2)} GiB, too much for the WASM ` +
+        "backend's 4 GiB memory; use the native backend: --backend ort-node (needs --allow-ffi)",
+    );
+  }
+  const ort = await ortModule(backend);
+  const sessionOptions: Record<string, unknown> = {
+    // With float16 weights kept, "all" would still fold their Casts into float32 copies (measured with
+    // ONNX Runtime 1.30's profiler); "extended" with ConstantFolding disabled keeps them.
+    graphOptimizationLevel: model.keepsFloat16Weights ? "extended" : "all",
+    executionMode: "sequential",
+    logSeverityLevel: 3,
+    // Idle intra-op threads would otherwise spin after each run and starve the other sessions'
+    // threads (and everything else) on a small machine.
+    extra: {
+      session: { intra_op: { allow_spinning: "0" } },
+      ...(model.keepsFloat16Weights
+        ? { optimization: { disable_specified_optimizers: "ConstantFolding" } }
+        : {}),
+    },
+  };
+  if (backend === "ort-node") {
+    sessionOptions.intraOpNumThreads = options.threads ?? globalThis.navigator?.hardwareConcurrency ?? 1;
+  }
+  const t0 = performance.now();
+  let session: OrtModule;
+  let tempDir: string | undefined;
+  if (!model.external) {
+    session = await ort.InferenceSession.create(model.model, sessionOptions);
+  } else if (backend === "ort-web") {
+    sessionOptions.externalData = [{
+      path: model.external.path,
+      data: joinChunks(model.external.chunks, model.external.byteLength),
+    }];
+    session = await ort.InferenceSession.create(model.model, sessionOptions);
+  } else {
+    // The native build reads external data from files next to the model.
+    const written = await writeExternalModel(model);
+    tempDir = written.dir;
+    try {
+      session = await ort.InferenceSession.create(written.file, sessionOptions);
+    } finally {
+      await Deno.remove(tempDir, { recursive: true }).catch(() => {});
+    }
+  }
+  const createMs = performance.now() - t0;
+  return {
+    backend,
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    createMs,
+    async run(feeds, outputs) {
+      const ortFeeds: Record<string, unknown> = {};
+      for (const [name, t] of Object.entries(feeds)) {
+        ortFeeds[name] = new ort.Tensor(t.dtype, t.data, t.dims);
+      }
+      const fetches = outputs ? [...outputs] : undefined;
+      const result = fetches ? await session.run(ortFeeds, fetches) : await session.run(ortFeeds);
+      const out: Record<string, RuntimeTensor> = {};
+      for (const [name, t] of Object.entries(result as Record<string, OrtModule>)) {
+        out[name] = { dtype: t.type as OnnxDType, dims: [...t.dims], data: t.data as RuntimeArray };
+        t.dispose?.();
+      }
+      return out;
+    },
+    async release() {
+      await session.release();
+    },
+  };
+}
