@@ -13,6 +13,8 @@
  */
 import { applyCommand } from "./apply.ts";
 import { demoCommand } from "./demo.ts";
+import { encodeCommand } from "./encode.ts";
+import { eraseCommand } from "./erase.ts";
 import { inspectCommand } from "./inspect.ts";
 import { synthCommand } from "./synth.ts";
 import { CliError } from "./errors.ts";
@@ -29,6 +31,8 @@ export interface Subcommand {
 export const SUBCOMMANDS: Record<string, Subcommand> = {
   apply: { summary: "merge a LoRA patch into a checkpoint (same layout and dtype)", run: applyCommand },
   demo: { summary: "run the main job end to end on the built-in model", run: demoCommand },
+  encode: { summary: "encode prompts with the model's text encoder(s) to a safetensors file", run: encodeCommand },
+  erase: { summary: "erase concepts in closed form (UCE / RECE) and write a LoRA patch", run: eraseCommand },
   inspect: {
     summary: "describe a checkpoint: family, layout, cross-attention layers, encoders",
     run: inspectCommand,
