@@ -64,7 +64,10 @@ export class Model {
 
   /** The model as the closed-form methods see it (weights read and text encoder prepared on first use). */
   closedFormModel(): Promise<ClosedFormModel> {
-    return this.#closedForm ??= closedFormModel(this.checkpoint, { runtime: this.backends.runtime, warn: this.warn });
+    return this.#closedForm ??= closedFormModel(this.checkpoint, {
+      runtime: this.backends.runtime,
+      warn: this.warn,
+    });
   }
 
   /**

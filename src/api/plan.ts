@@ -7,8 +7,16 @@
  *
  * @module
  */
-import { type ClosedFormReport, closedFormErase, type AdversarialRecord } from "../methods/closed_form/erase.ts";
-import { type ClosedFormSettings, type ConceptKind, defaultSettings } from "../methods/closed_form/defaults.ts";
+import {
+  type AdversarialRecord,
+  closedFormErase,
+  type ClosedFormReport,
+} from "../methods/closed_form/erase.ts";
+import {
+  type ClosedFormSettings,
+  type ConceptKind,
+  defaultSettings,
+} from "../methods/closed_form/defaults.ts";
 import type { FactoredUpdate } from "../methods/closed_form/factored.ts";
 import type { TokenConvention } from "../methods/closed_form/rows.ts";
 import { loadArtists } from "../methods/closed_form/artists.ts";
@@ -71,21 +79,35 @@ interface Step {
 const NUDITY_WORDS = new Set(["nudity", "nude", "naked", "nsfw", "sexual"]);
 
 function checkNumber(name: string, v: number | undefined, ok: (x: number) => boolean, what: string): void {
-  if (v !== undefined && !(typeof v === "number" && ok(v))) throw new RangeError(`${name} must be ${what}, got ${v}`);
+  if (v !== undefined && !(typeof v === "number" && ok(v))) {
+    throw new RangeError(`${name} must be ${what}, got ${v}`);
+  }
 }
 
 /** Resolves a step's settings from the kind's defaults and the user's options, validating them. */
 export function resolveSettings(concepts: string[], options: ForgetOptions): ClosedFormSettings {
   for (const c of concepts) {
-    if (typeof c !== "string" || !c.trim()) throw new RangeError(`concept must be non-empty text, got ${JSON.stringify(c)}`);
+    if (typeof c !== "string" || !c.trim()) {
+      throw new RangeError(`concept must be non-empty text, got ${JSON.stringify(c)}`);
+    }
   }
-  const kind = options.kind ?? (concepts.every((c) => NUDITY_WORDS.has(c.toLowerCase())) ? "nudity" : options.guide === "art" ? "style" : "object");
+  const kind = options.kind ??
+    (concepts.every((c) => NUDITY_WORDS.has(c.toLowerCase()))
+      ? "nudity"
+      : options.guide === "art"
+      ? "style"
+      : "object");
   const s = defaultSettings(kind, options.method ?? "rece");
   checkNumber("lambda", options.lambda, (x) => x > 0, "positive");
   checkNumber("receLambda", options.receLambda, (x) => x > 0, "positive");
   checkNumber("preserveScale", options.preserveScale, (x) => x >= 0, "zero or more");
   checkNumber("eraseScale", options.eraseScale, (x) => x > 0, "positive");
-  checkNumber("epochs", options.epochs, (x) => Number.isInteger(x) && x >= 0 && x <= 100, "an integer from 0 to 100");
+  checkNumber(
+    "epochs",
+    options.epochs,
+    (x) => Number.isInteger(x) && x >= 0 && x <= 100,
+    "an integer from 0 to 100",
+  );
   checkNumber("strength", options.strength, (x) => x > 0 && x <= 1, "in (0, 1]");
   if (options.method !== undefined && options.method !== "uce" && options.method !== "rece") {
     throw new RangeError(`method must be "uce" or "rece", got ${JSON.stringify(options.method)}`);
@@ -204,16 +226,29 @@ export class ErasurePlan {
       ...edit!.provenance,
       method: methods,
       concepts: allConcepts,
-      parameters: { steps: this.#steps.map((s) => ({ concepts: s.concepts, ...s.settings, preserve: undefined, preserveCount: s.settings.preserve.length })), extraPreserve: this.#extraPreserve },
+      parameters: {
+        steps: this.#steps.map((s) => ({
+          concepts: s.concepts,
+          ...s.settings,
+          preserve: undefined,
+          preserveCount: s.settings.preserve.length,
+        })),
+        extraPreserve: this.#extraPreserve,
+      },
     };
     return { edit: edit!, reports, adversarial, seconds: (performance.now() - t0) / 1000 };
   }
 
   /** Runs the plan and writes a kohya-style LoRA patch (AUTOMATIC1111, ComfyUI, diffusers). */
-  async savePatch(path: string, options: SavePatchOptions = {}): Promise<ErasureResult & { patchBytes: number }> {
+  async savePatch(
+    path: string,
+    options: SavePatchOptions = {},
+  ): Promise<ErasureResult & { patchBytes: number }> {
     assertDistinctOutput(this.#model.checkpoint.path, path);
     const result = await this.run({ rank: options.rank });
-    const { bytes } = await writeLoraPatch(path, result.edit, this.#model.checkpoint, { dtype: options.dtype });
+    const { bytes } = await writeLoraPatch(path, result.edit, this.#model.checkpoint, {
+      dtype: options.dtype,
+    });
     return { ...result, patchBytes: bytes };
   }
 

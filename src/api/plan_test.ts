@@ -26,7 +26,8 @@ for (const family of FAMILIES) {
       const path = join(dir, "m.safetensors");
       await writeSyntheticCheckpoint(path, { family, dtype: "F32", seed: 5 });
       const model = await loadModel(path, { backend: BACKEND, cacheDir: null });
-      const result = await model.forget("zebra", { method: "uce", convention: "last-token", lambda: 1e-4 }).run();
+      const result = await model.forget("zebra", { method: "uce", convention: "last-token", lambda: 1e-4 })
+        .run();
       const layers = result.reports[0].layers;
       assert.equal(layers.length, model.checkpoint.crossAttention.length * 2);
       for (const l of layers) {
@@ -52,7 +53,8 @@ Deno.test("plan sd15: RECE patch = merged checkpoint, deterministic, adversarial
     assert.equal(r1.adversarial[0].embeddings.rows, 77);
     // Erasing moved the erased keys towards the guide: residual below the untouched model's gap.
     const r2 = await model.forget("nudity", { epochs: 2 }).savePatch(join(dir, "p2.safetensors"));
-    const a = await SafetensorsFile.open(join(dir, "p1.safetensors")), b = await SafetensorsFile.open(join(dir, "p2.safetensors"));
+    const a = await SafetensorsFile.open(join(dir, "p1.safetensors")),
+      b = await SafetensorsFile.open(join(dir, "p2.safetensors"));
     assert.deepEqual(a.names(), b.names());
     for (const n of a.names()) assert.deepEqual(await a.readFloat32(n), await b.readFloat32(n), n);
     assert.equal(r2.edit.deltas.length, 32);
@@ -80,7 +82,11 @@ Deno.test("plan: two steps with different settings compose into one patch", asyn
     const path = join(dir, "m.safetensors");
     await writeSyntheticCheckpoint(path, { family: "sd15", dtype: "F32", seed: 7 });
     const model = await loadModel(path, { backend: BACKEND, cacheDir: null });
-    const plan = model.forget(["zebra", "golf ball"], { method: "uce" }).forget("Van Gogh", { kind: "style", method: "uce", preserve: ["Monet"] });
+    const plan = model.forget(["zebra", "golf ball"], { method: "uce" }).forget("Van Gogh", {
+      kind: "style",
+      method: "uce",
+      preserve: ["Monet"],
+    });
     assert.equal(plan.steps.length, 2);
     assert.deepEqual(plan.steps[0].concepts, ["zebra", "golf ball"]);
     const r = await plan.run();

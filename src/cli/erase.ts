@@ -26,7 +26,9 @@ function num(values: Record<string, unknown>, name: string): number | undefined 
   const v = values[name];
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (typeof v !== "string" || v.trim() === "" || !Number.isFinite(n)) throw new CliError(`--${name} must be a number, got "${v}"`);
+  if (typeof v !== "string" || v.trim() === "" || !Number.isFinite(n)) {
+    throw new CliError(`--${name} must be a number, got "${v}"`);
+  }
   return n;
 }
 
@@ -74,10 +76,14 @@ export async function eraseCommand(args: string[]): Promise<number> {
   const concepts = (values.concept as string[] | undefined) ?? [];
   if (!concepts.length) throw new CliError("--concept is required (repeat it for several concepts)");
   const rank = num(values, "rank");
-  if (rank !== undefined && !(Number.isInteger(rank) && rank >= 1)) throw new CliError(`--rank must be a positive integer, got ${rank}`);
+  if (rank !== undefined && !(Number.isInteger(rank) && rank >= 1)) {
+    throw new CliError(`--rank must be a positive integer, got ${rank}`);
+  }
   const options: ForgetOptions = {
     method: values.method === undefined ? undefined : oneOf(values, "method", ["uce", "rece"] as const),
-    kind: values.kind === undefined ? undefined : oneOf(values, "kind", ["object", "style", "nudity", "unsafe", "identity"] as ConceptKind[]),
+    kind: values.kind === undefined
+      ? undefined
+      : oneOf(values, "kind", ["object", "style", "nudity", "unsafe", "identity"] as ConceptKind[]),
     guide: values.guide as string | undefined,
     preserve: values.preserve as string[] | undefined,
     preserveScale: num(values, "preserve-scale"),
@@ -85,17 +91,25 @@ export async function eraseCommand(args: string[]): Promise<number> {
     lambda: num(values, "lambda"),
     epochs: num(values, "epochs"),
     receLambda: num(values, "rece-lambda"),
-    convention: values.convention === undefined ? undefined : oneOf(values, "convention", ["aligned", "last-token"] as const),
+    convention: values.convention === undefined
+      ? undefined
+      : oneOf(values, "convention", ["aligned", "last-token"] as const),
     strength: num(values, "strength"),
   };
-  const dtype = oneOf(values, "patch-dtype", ["f32", "f16", "bf16"] as const, "f32").toUpperCase() as "F32" | "F16" | "BF16";
+  const dtype = oneOf(values, "patch-dtype", ["f32", "f16", "bf16"] as const, "f32").toUpperCase() as
+    | "F32"
+    | "F16"
+    | "BF16";
   assertDistinctOutput(modelPath, out);
   const merged = values.merged as string | undefined;
   if (merged) {
     assertDistinctOutput(modelPath, merged);
     if (merged === out) throw new CliError("--merged and --out must be different files");
   }
-  const model = await loadModel(modelPath, { backend: values.backend as string | undefined, cacheDir: values["no-cache"] ? null : undefined });
+  const model = await loadModel(modelPath, {
+    backend: values.backend as string | undefined,
+    cacheDir: values["no-cache"] ? null : undefined,
+  });
   try {
     let p;
     try {
@@ -105,7 +119,11 @@ export async function eraseCommand(args: string[]): Promise<number> {
     }
     const quiet = values.json === true;
     const onPhase = quiet ? undefined : (phase: string) => console.error(`  ${phase}…`);
-    if (!quiet) console.error(`erasing ${concepts.map((c) => JSON.stringify(c)).join(", ")} from ${modelPath} (${model.family})`);
+    if (!quiet) {
+      console.error(
+        `erasing ${concepts.map((c) => JSON.stringify(c)).join(", ")} from ${modelPath} (${model.family})`,
+      );
+    }
     await p.run({ rank, onPhase });
     const tWrite = performance.now();
     const result = await p.savePatch(out, { rank, dtype });
@@ -117,20 +135,34 @@ export async function eraseCommand(args: string[]): Promise<number> {
       family: model.family,
       concepts,
       method: result.edit.provenance.method,
-      patch: { path: out, bytes: result.patchBytes, modules: result.edit.deltas.length, maxRank: Math.max(0, ...result.edit.deltas.map((d) => d.rank)) },
+      patch: {
+        path: out,
+        bytes: result.patchBytes,
+        modules: result.edit.deltas.length,
+        maxRank: Math.max(0, ...result.edit.deltas.map((d) => d.rank)),
+      },
       merged: merged ?? null,
       seconds: { total, erase: result.seconds, write: writeSeconds },
       steps: result.reports,
-      truncationErrors: rank ? Object.fromEntries(result.edit.deltas.map((d) => [d.module, d.relativeError])) : undefined,
+      truncationErrors: rank
+        ? Object.fromEntries(result.edit.deltas.map((d) => [d.module, d.relativeError]))
+        : undefined,
     };
     if (quiet) console.log(JSON.stringify(report, null, 2));
     else {
-      const worst = (k: "erased" | "preserved") => Math.max(...result.reports.flatMap((r) => r.layers.map((l) => l[k])));
+      const worst = (k: "erased" | "preserved") =>
+        Math.max(...result.reports.flatMap((r) => r.layers.map((l) => l[k])));
       console.log(
-        `wrote ${out} (${(result.patchBytes / 1024).toFixed(1)} KiB, ${report.patch.modules} modules, rank ≤ ${report.patch.maxRank})` +
+        `wrote ${out} (${
+          (result.patchBytes / 1024).toFixed(1)
+        } KiB, ${report.patch.modules} modules, rank ≤ ${report.patch.maxRank})` +
           (merged ? ` and ${merged}` : "") + ` in ${total.toFixed(2)} s`,
       );
-      console.log(`  erased keys: worst relative residual ${worst("erased").toExponential(2)}; preserved keys moved at most ${worst("preserved").toExponential(2)}`);
+      console.log(
+        `  erased keys: worst relative residual ${
+          worst("erased").toExponential(2)
+        }; preserved keys moved at most ${worst("preserved").toExponential(2)}`,
+      );
     }
   } finally {
     model.close();

@@ -31,7 +31,10 @@ export interface Subcommand {
 export const SUBCOMMANDS: Record<string, Subcommand> = {
   apply: { summary: "merge a LoRA patch into a checkpoint (same layout and dtype)", run: applyCommand },
   demo: { summary: "run the main job end to end on the built-in model", run: demoCommand },
-  encode: { summary: "encode prompts with the model's text encoder(s) to a safetensors file", run: encodeCommand },
+  encode: {
+    summary: "encode prompts with the model's text encoder(s) to a safetensors file",
+    run: encodeCommand,
+  },
   erase: { summary: "erase concepts in closed form (UCE / RECE) and write a LoRA patch", run: eraseCommand },
   inspect: {
     summary: "describe a checkpoint: family, layout, cross-attention layers, encoders",

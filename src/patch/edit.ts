@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { svdOfProduct } from "./linalg.ts";
+import { svdOfProduct, symmetricEigen } from "./linalg.ts";
 import type { Family } from "../models/config.ts";
 
 /** A low-rank change of one weight matrix: ΔW = up · down. */
@@ -96,6 +96,74 @@ export function lowRankDelta(
     up,
     down,
     relativeError: total > 0 ? Math.sqrt(dropped / total) : 0,
+  };
+}
+
+/**
+ * Factors ΔW = P·Vᵀ where Vᵀ (k×inDim) has orthonormal rows — the form the closed-form methods produce
+ * (P = W·U·S from the SVD of their shared update). The SVD of ΔW then only needs that of P, from the
+ * k×k eigenproblem of PᵀP: O(outDim·k²), no QR. Balanced (up = U√S, down = √S·(V·Q)ᵀ), exact at the
+ * numerical rank, or truncated to `maxRank` with the relative error reported.
+ *
+ * @example
+ * ```ts
+ * import { lowRankDeltaOrthonormal } from "./edit.ts";
+ * // P = [[2], [0]], Vᵀ = [[1, 0]]: ΔW = [[2, 0], [0, 0]].
+ * lowRankDeltaOrthonormal("m", new Float64Array([2, 0]), new Float64Array([1, 0]), 2, 1, 2).rank; // 1
+ * ```
+ */
+export function lowRankDeltaOrthonormal(
+  module: string,
+  p: Float64Array,
+  vt: Float64Array,
+  outDim: number,
+  k: number,
+  inDim: number,
+  maxRank?: number,
+): LowRankDelta {
+  const ptp = new Float64Array(k * k);
+  for (let i = 0; i < outDim; i++) {
+    const row = i * k;
+    for (let a = 0; a < k; a++) {
+      const f = p[row + a];
+      if (f === 0) continue;
+      for (let b = a; b < k; b++) ptp[a * k + b] += f * p[row + b];
+    }
+  }
+  for (let a = 0; a < k; a++) for (let b = 0; b < a; b++) ptp[a * k + b] = ptp[b * k + a];
+  const { values, vectors } = symmetricEigen(ptp, k);
+  const top = Math.sqrt(Math.max(values[0] ?? 0, 0));
+  let r = 0;
+  while (r < k && top > 0 && Math.sqrt(Math.max(values[r], 0)) > 1e-9 * top) r++;
+  const keep = Math.min(r, maxRank ?? r);
+  let total = 0, dropped = 0;
+  for (let c = 0; c < r; c++) {
+    total += values[c];
+    if (c >= keep) dropped += values[c];
+  }
+  const up = new Float32Array(outDim * keep), down = new Float32Array(keep * inDim);
+  for (let c = 0; c < keep; c++) {
+    const sigma = Math.sqrt(values[c]), root = Math.sqrt(sigma);
+    // up[:, c] = P·w_c / √σ  (= u_c·√σ);  down[c, :] = √σ · w_cᵀ·Vᵀ
+    for (let i = 0; i < outDim; i++) {
+      let acc = 0;
+      for (let t = 0; t < k; t++) acc += p[i * k + t] * vectors[t * k + c];
+      up[i * keep + c] = acc / root;
+    }
+    for (let t = 0; t < k; t++) {
+      const f = vectors[t * k + c] * root;
+      if (f === 0) continue;
+      for (let j = 0; j < inDim; j++) down[c * inDim + j] += f * vt[t * inDim + j];
+    }
+  }
+  return {
+    module,
+    outDim,
+    inDim,
+    rank: keep,
+    up,
+    down,
+    relativeError: total > 0 ? Math.sqrt(Math.max(dropped, 0) / total) : 0,
   };
 }
 

@@ -141,16 +141,19 @@ function tridiagonalize(z: Float64Array, n: number, d: Float64Array, e: Float64A
 function qlImplicit(z: Float64Array, n: number, d: Float64Array, e: Float64Array): void {
   for (let i = 1; i < n; i++) e[i - 1] = e[i];
   e[n - 1] = 0;
+  // Off-diagonals are negligible relative to the whole matrix's scale (not the local diagonal, which
+  // would never be reached for eigenvalues many orders below the largest).
+  let scale = 0;
+  for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(d[i]) + Math.abs(e[i]));
   for (let l = 0; l < n; l++) {
     let iter = 0;
     let m: number;
     do {
       for (m = l; m < n - 1; m++) {
-        const dd = Math.abs(d[m]) + Math.abs(d[m + 1]);
-        if (Math.abs(e[m]) <= Number.EPSILON * dd) break;
+        if (Math.abs(e[m]) <= Number.EPSILON * scale) break;
       }
       if (m !== l) {
-        if (iter++ === 60) throw new Error("symmetricEigen: no convergence");
+        if (iter++ === 200) throw new Error("symmetricEigen: no convergence");
         let g = (d[l + 1] - d[l]) / (2 * e[l]);
         let r = Math.hypot(g, 1);
         g = d[m] - d[l] + e[l] / (g + (g >= 0 ? Math.abs(r) : -Math.abs(r)));

@@ -66,3 +66,17 @@ Deno.test("svdOfProduct: reconstructs P·R, finds the rank, orthonormal factors"
   }
   for (let i = 0; i < m * n; i++) assert.ok(Math.abs(usv[i] - pr[i]) < 1e-9 * maxAbs(pr));
 });
+
+Deno.test("symmetricEigen: converges on a spectrum spanning 30 orders of magnitude", () => {
+  const n = 60;
+  const q = thinQr(randomMatrix(n, n, 77), n, n).q;
+  const values = Array.from({ length: n }, (_, i) => 10 ** (4 - i / 2)); // 1e4 … 1e-25.5
+  const a = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      for (let c = 0; c < n; c++) a[i * n + j] += q[i * n + c] * values[c] * q[j * n + c];
+    }
+  }
+  const got = symmetricEigen(a, n).values;
+  for (let i = 0; i < 10; i++) assert.ok(Math.abs(got[i] - values[i]) < 1e-9 * values[0]);
+});

@@ -144,3 +144,20 @@ Deno.test("hash: the same weights in either layout and precision hash alike", as
     assert.match(hashes[0], /^sha256:[0-9a-f]{64}$/);
   });
 });
+
+Deno.test("lowRankDeltaOrthonormal: same ΔW as the general factorisation, truncation error matches", async () => {
+  const { lowRankDeltaOrthonormal, denseDelta } = await import("./edit.ts");
+  const { thinQr } = await import("./linalg.ts");
+  const rng = new Random(9, "ortho");
+  const out = 23, k = 7, d = 19;
+  const p = Float64Array.from({ length: out * k }, () => rng.normal());
+  const g = Float64Array.from({ length: d * k }, () => rng.normal());
+  const { q } = thinQr(g, d, k); // d×k orthonormal columns
+  const vt = new Float64Array(k * d);
+  for (let i = 0; i < d; i++) for (let c = 0; c < k; c++) vt[c * d + i] = q[i * k + c];
+  const a = denseDelta(lowRankDelta("x", p, vt, out, k, d)),
+    b = denseDelta(lowRankDeltaOrthonormal("x", p, vt, out, k, d));
+  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-5);
+  const t1 = lowRankDelta("x", p, vt, out, k, d, 3), t2 = lowRankDeltaOrthonormal("x", p, vt, out, k, d, 3);
+  assert.ok(Math.abs(t1.relativeError - t2.relativeError) < 1e-6);
+});

@@ -31,12 +31,19 @@ export interface ClosedFormModelOptions {
  * const model = await closedFormModel(await loadCheckpoint("v1-5.safetensors"), { runtime: "ort-node" });
  * ```
  */
-export async function closedFormModel(ckpt: Checkpoint, options: ClosedFormModelOptions = {}): Promise<ClosedFormModel> {
+export async function closedFormModel(
+  ckpt: Checkpoint,
+  options: ClosedFormModelOptions = {},
+): Promise<ClosedFormModel> {
   const hash = await crossAttentionHash(ckpt);
   const weights: EditedWeight[] = [];
   for (const layer of ckpt.crossAttention) {
     for (const [name, suffix] of [[layer.toK, "to_k"], [layer.toV, "to_v"]] as const) {
-      weights.push({ module: `${layer.module}.${suffix}`, outDim: layer.channels, data: await ckpt.unet.readFloat32(name) });
+      weights.push({
+        module: `${layer.module}.${suffix}`,
+        outDim: layer.channels,
+        data: await ckpt.unet.readFloat32(name),
+      });
     }
   }
   const encoder = await promptEncoderModel(ckpt, { hash });
@@ -54,7 +61,11 @@ export async function closedFormModel(ckpt: Checkpoint, options: ClosedFormModel
       return texts.map((text, i) => ({
         text,
         length: encoder.tokenizers[0].encode(text).length,
-        rows: matrix64(emb.sequence, emb.width, Float64Array.from(emb.hiddenStates.subarray(i * size, (i + 1) * size))),
+        rows: matrix64(
+          emb.sequence,
+          emb.width,
+          Float64Array.from(emb.hiddenStates.subarray(i * size, (i + 1) * size)),
+        ),
       }));
     },
   };

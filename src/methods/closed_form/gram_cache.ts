@@ -44,7 +44,10 @@ export class GramCache {
    * const { gram } = await cache.getOrCompute(GramCache.key(["model", "artists"]), () => computeGram());
    * ```
    */
-  async getOrCompute(key: string, compute: () => Promise<Matrix64>): Promise<{ gram: Matrix64; hit: boolean }> {
+  async getOrCompute(
+    key: string,
+    compute: () => Promise<Matrix64>,
+  ): Promise<{ gram: Matrix64; hit: boolean }> {
     const mem = this.#memory.get(key);
     if (mem) return { gram: mem, hit: true };
     const path = this.dir ? join(this.dir, "grams", `${key}.safetensors`) : null;
@@ -64,7 +67,9 @@ export class GramCache {
     if (path) {
       try {
         await mkdir(join(this.dir!, "grams"), { recursive: true });
-        await writeSafetensors(path, { gram: { dtype: "F64", shape: [gram.rows, gram.cols], data: gram.data } });
+        await writeSafetensors(path, {
+          gram: { dtype: "F64", shape: [gram.rows, gram.cols], data: gram.data },
+        });
       } catch { /* the cache is an optimisation: a read-only home is not an error */ }
     }
     return { gram, hit: false };

@@ -45,7 +45,9 @@ export async function adversarialEmbeddings(
   const a = weightGram;
   // AM = A + (A·U)·R; MᵀAM = AM + Rᵀ·(Uᵀ·AM).
   const am = update.u.cols ? add64(a, mul64(mul64(a, update.u), update.r)) : a;
-  const x = update.u.cols ? add64(am, mul64(update.r, mul64(update.u, am, true, false), true, false)) : add64(am, am, 1, 0);
+  const x = update.u.cols
+    ? add64(am, mul64(update.r, mul64(update.u, am, true, false), true, false))
+    : add64(am, am, 1, 0);
   symmetrize(x);
   addDiagonal(x, lambda);
   const rhs = mul64(rows, am); // rows·A·M = (MᵀA·eᵀ)ᵀ

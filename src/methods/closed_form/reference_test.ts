@@ -77,7 +77,9 @@ for (const c of fixture.cases) {
       const delta = denseDelta(edit.deltas.find((x) => x.module === w.module)!);
       const expected = c.expected[i].flat();
       let maxDiff = 0;
-      for (let j = 0; j < expected.length; j++) maxDiff = Math.max(maxDiff, Math.abs(w.data[j] + delta[j] - expected[j]));
+      for (let j = 0; j < expected.length; j++) {
+        maxDiff = Math.max(maxDiff, Math.abs(w.data[j] + delta[j] - expected[j]));
+      }
       assert.ok(maxDiff < 2e-5, `${c.name} ${w.module}: max abs diff ${maxDiff}`);
     });
     assert.ok(report.solveResiduals.every((r) => r < 1e-10));

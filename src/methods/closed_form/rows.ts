@@ -59,7 +59,9 @@ export function editRows(
 ): { keys: Matrix64; guides: Matrix64 } {
   const a = lastTokenIndex(concept.length), b = lastTokenIndex(guide.length);
   const n = concept.rows.rows;
-  if (convention === "last-token") return { keys: sliceRows(concept.rows, a, a + 1), guides: sliceRows(guide.rows, b, b + 1) };
+  if (convention === "last-token") {
+    return { keys: sliceRows(concept.rows, a, a + 1), guides: sliceRows(guide.rows, b, b + 1) };
+  }
   const f = Math.max(a, b);
   return { keys: sliceRows(concept.rows, a, n - (f - a)), guides: sliceRows(guide.rows, b, n - (f - b)) };
 }

@@ -31,6 +31,8 @@ export interface UceSolveInput {
   lambda: number;
   /** Share of the way from the concept to the guide: 1 erases, below 1 moderates (default 1). */
   strength?: number;
+  /** XᵀX of the keys (default: a float64 loop; callers pass a faster blocked product for many rows). */
+  gram?: (x: Matrix64) => Promise<Matrix64>;
 }
 
 /** The solved update and the quality of the solve. */
@@ -57,10 +59,14 @@ export async function uceSolve(backend: Backend, input: UceSolveInput): Promise<
   const { keys, guides, preserveGram, eraseScale, preserveScale, lambda } = input;
   const strength = input.strength ?? 1;
   const d = keys.cols;
-  if (guides.rows !== keys.rows || guides.cols !== d) throw new RangeError("uceSolve: keys and guides differ in shape");
+  if (guides.rows !== keys.rows || guides.cols !== d) {
+    throw new RangeError("uceSolve: keys and guides differ in shape");
+  }
   if (!(lambda > 0)) throw new RangeError(`uceSolve: λ must be positive, got ${lambda}`);
-  if (keys.rows === 0) return { update: { u: matrix64(d, 0), r: matrix64(0, d) }, relativeResidual: 0, solveMethod: "none" };
-  let k = mul64(keys, keys, true, false); // CᵀC
+  if (keys.rows === 0) {
+    return { update: { u: matrix64(d, 0), r: matrix64(0, d) }, relativeResidual: 0, solveMethod: "none" };
+  }
+  let k = await (input.gram ?? ((x: Matrix64) => Promise.resolve(mul64(x, x, true, false))))(keys); // CᵀC
   k = add64(k, k, eraseScale, 0);
   if (preserveGram && preserveScale > 0) k = add64(k, preserveGram, 1, preserveScale);
   addDiagonal(k, lambda);
