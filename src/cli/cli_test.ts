@@ -3,9 +3,16 @@ import { join } from "node:path";
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 
-async function forget(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function forget(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return forgetWith([], ...args);
+}
+
+async function forgetWith(
+  flags: string[],
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", MAIN, ...args],
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", ...flags, MAIN, ...args],
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
@@ -107,6 +114,57 @@ Deno.test("cli: apply merges a patch, refuses a patch for another base model unl
       "m2.safetensors",
       "p.safetensors",
     ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cli: erase writes a patch and a --json report; bad requests write nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const m = join(dir, "m.safetensors"), p = join(dir, "p.safetensors");
+    assert.equal((await forget("synth", "--family", "sd15", "--seed", "1", "--out", m)).code, 0);
+    const erase = (...a: string[]) =>
+      forgetWith(
+        ["--allow-ffi", "--allow-sys"],
+        "erase",
+        "--model",
+        m,
+        "--backend",
+        "cpu,ort-node",
+        "--no-cache",
+        ...a,
+      );
+    let r = await erase("--concept", "zebra", "--method", "uce", "--out", p, "--json");
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.patch.modules, 32);
+    assert.ok(report.steps[0].layers.length === 32 && "uce-solve" in report.steps[0].timings);
+    for (
+      const [args, message] of [
+        [["--concept", "", "--out", join(dir, "x.safetensors")], /concept must be non-empty/],
+        [["--concept", "art", "--guide", "art", "--out", join(dir, "x.safetensors")], /equals its guide/],
+        [
+          ["--concept", "zebra", "--lambda", "0", "--out", join(dir, "x.safetensors")],
+          /lambda must be positive/,
+        ],
+        [
+          ["--concept", "zebra", "--preserve-scale=-1", "--out", join(dir, "x.safetensors")],
+          /preserveScale must be zero or more/,
+        ],
+        [["--concept", "zebra", "--out", m], /output path is the input/],
+        [
+          ["--concept", "zebra", "--backend", "tpu", "--out", join(dir, "x.safetensors")],
+          /--backend: unknown value "tpu"/,
+        ],
+      ] as const
+    ) {
+      r = await erase(...args);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, message);
+    }
+    const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    assert.deepEqual(names, ["m.safetensors", "p.safetensors"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

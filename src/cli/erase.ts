@@ -8,6 +8,7 @@
 import { loadModel } from "../api/model.ts";
 import type { ForgetOptions } from "../api/plan.ts";
 import { assertDistinctOutput } from "../patch/merge.ts";
+import { type TensorData, writeSafetensors } from "../formats/safetensors.ts";
 import { CliError, oneOf, parseCli, requireString } from "./errors.ts";
 import type { ConceptKind } from "../methods/closed_form/defaults.ts";
 
@@ -15,12 +16,14 @@ const HELP = `usage: deno task forget erase --model PATH --concept C [--concept 
        [--method rece|uce] [--kind object|style|nudity|unsafe|identity] [--guide G]
        [--preserve P ...] [--preserve-scale s] [--erase-scale s] [--lambda l] [--epochs n] [--rece-lambda l]
        [--convention aligned|last-token] [--strength a] [--rank r] [--patch-dtype f32|f16|bf16]
-       [--merged FILE] [--backend auto|cpu|webgpu[,ort-web|ort-node]] [--no-cache] [--json]
+       [--merged FILE] [--save-adversarial FILE] [--backend auto|cpu|webgpu[,ort-web|ort-node]] [--no-cache] [--json]
 
 Erases the concepts in closed form (UCE; with --method rece, the default, also RECE's adversarial epochs)
 and writes a kohya-style LoRA patch that AUTOMATIC1111, ComfyUI and diffusers load. Defaults follow the
 reference settings per kind: styles use guide "art" and preserve the other 1,733 artists of the UCE set at
-0.1 (given --preserve texts replace that list); nudity runs 3 RECE epochs with λ 0.1.`;
+0.1 (given --preserve texts replace that list); nudity runs 3 RECE epochs with λ 0.1.
+--save-adversarial writes RECE's derived embeddings (77×d per concept and epoch, float32): prompts in
+embedding space that still evoked the concept before each epoch — an attack to test other erasures with.`;
 
 function num(values: Record<string, unknown>, name: string): number | undefined {
   const v = values[name];
@@ -60,6 +63,7 @@ export async function eraseCommand(args: string[]): Promise<number> {
     rank: { type: "string" },
     "patch-dtype": { type: "string" },
     merged: { type: "string" },
+    "save-adversarial": { type: "string" },
     backend: { type: "string" },
     "no-cache": { type: "boolean" },
     json: { type: "boolean" },
@@ -128,6 +132,28 @@ export async function eraseCommand(args: string[]): Promise<number> {
     const tWrite = performance.now();
     const result = await p.savePatch(out, { rank, dtype });
     if (merged) await p.saveMerged(merged);
+    const advPath = values["save-adversarial"] as string | undefined;
+    if (advPath) {
+      assertDistinctOutput(modelPath, advPath);
+      const tensors: Record<string, TensorData> = {};
+      result.adversarial.forEach((a, i) => {
+        tensors[`adversarial.${i}`] = {
+          dtype: "F32",
+          shape: [a.embeddings.rows, a.embeddings.cols],
+          data: Float32Array.from(a.embeddings.data),
+        };
+      });
+      await writeSafetensors(advPath, tensors, {
+        format: "pt",
+        "forget.adversarial": JSON.stringify(
+          result.adversarial.map((a, i) => ({
+            tensor: `adversarial.${i}`,
+            concept: a.concept,
+            epoch: a.epoch,
+          })),
+        ),
+      });
+    }
     const writeSeconds = (performance.now() - tWrite) / 1000;
     const total = (performance.now() - t0) / 1000;
     const report = {
