@@ -86,3 +86,29 @@ export function toRgb(image: RgbImage, background: Rgb = [255, 255, 255]): RgbIm
   }
   return { width: image.width, height: image.height, channels: 3, data: out };
 }
+
+/**
+ * Copies `source` into `target` (in place) with its top-left corner at (x, y), clipping at the edges.
+ * An RGBA source is composited over the target by its alpha.
+ *
+ * @example
+ * ```ts
+ * import { filledImage, pasteImage } from "./image.ts";
+ * const canvas = filledImage(10, 10, [255, 255, 255]);
+ * pasteImage(canvas, filledImage(4, 4, [255, 0, 0]), 3, 3);
+ * ```
+ */
+export function pasteImage(target: RgbImage, source: RgbImage, x: number, y: number): void {
+  const { width: tw, height: th, channels: tc, data: td } = target;
+  const { width: sw, height: sh, channels: sc, data: sd } = source;
+  for (let sy = Math.max(0, -y); sy < sh && y + sy < th; sy++) {
+    for (let sx = Math.max(0, -x); sx < sw && x + sx < tw; sx++) {
+      const s = (sy * sw + sx) * sc, t = ((y + sy) * tw + x + sx) * tc;
+      const a = sc === 4 ? sd[s + 3] / 255 : 1;
+      for (let c = 0; c < 3; c++) {
+        td[t + c] = a === 1 ? sd[s + c] : Math.round(sd[s + c] * a + td[t + c] * (1 - a));
+      }
+      if (tc === 4) td[t + 3] = Math.max(td[t + 3], sc === 4 ? sd[s + 3] : 255);
+    }
+  }
+}
