@@ -179,6 +179,10 @@ export function decodePng(bytes: Uint8Array, source = "PNG data"): PngImage {
       fail,
     );
     position += need;
+    if (interlace === 0 && depth === 8) {
+      plain.set(rows); // rows are already the samples, back to back
+      continue;
+    }
     for (let py = 0; py < ph; py++) {
       const row = rows.subarray(py * rowBytes, (py + 1) * rowBytes);
       const y = y0 + py * dy;
@@ -191,7 +195,7 @@ export function decodePng(bytes: Uint8Array, source = "PNG data"): PngImage {
   return expand(width, height, colorType, depth, plain, palette, transparency, text, fail);
 }
 
-/** Reverses the row filters in place order; returns the unfiltered rows without their filter bytes. */
+/** Reverses the row filters; returns the unfiltered rows without their filter bytes. */
 function unfilter(
   data: Uint8Array,
   rowsCount: number,
@@ -200,33 +204,27 @@ function unfilter(
   fail: (why: string) => never,
 ): Uint8Array {
   const out = new Uint8Array(rowsCount * rowBytes);
+  const zero = new Uint8Array(rowBytes);
   for (let y = 0; y < rowsCount; y++) {
     const type = data[y * (rowBytes + 1)];
-    const src = y * (rowBytes + 1) + 1, dst = y * rowBytes, up = dst - rowBytes;
-    for (let i = 0; i < rowBytes; i++) {
-      const a = i >= bpp ? out[dst + i - bpp] : 0;
-      const b = y > 0 ? out[up + i] : 0;
-      let predictor: number;
-      switch (type) {
-        case 0:
-          predictor = 0;
-          break;
-        case 1:
-          predictor = a;
-          break;
-        case 2:
-          predictor = b;
-          break;
-        case 3:
-          predictor = (a + b) >> 1;
-          break;
-        case 4:
-          predictor = paeth(a, b, i >= bpp && y > 0 ? out[up + i - bpp] : 0);
-          break;
-        default:
-          return fail(`row ${y} has unknown filter type ${type}`);
-      }
-      out[dst + i] = data[src + i] + predictor;
+    const src = data.subarray(y * (rowBytes + 1) + 1, (y + 1) * (rowBytes + 1));
+    const row = out.subarray(y * rowBytes, (y + 1) * rowBytes);
+    const up = y > 0 ? out.subarray((y - 1) * rowBytes, y * rowBytes) : zero;
+    if (type === 0) {
+      row.set(src);
+    } else if (type === 1) {
+      for (let i = 0; i < bpp; i++) row[i] = src[i];
+      for (let i = bpp; i < rowBytes; i++) row[i] = src[i] + row[i - bpp];
+    } else if (type === 2) {
+      for (let i = 0; i < rowBytes; i++) row[i] = src[i] + up[i];
+    } else if (type === 3) {
+      for (let i = 0; i < bpp; i++) row[i] = src[i] + (up[i] >> 1);
+      for (let i = bpp; i < rowBytes; i++) row[i] = src[i] + ((row[i - bpp] + up[i]) >> 1);
+    } else if (type === 4) {
+      for (let i = 0; i < bpp; i++) row[i] = src[i] + up[i];
+      for (let i = bpp; i < rowBytes; i++) row[i] = src[i] + paeth(row[i - bpp], up[i], up[i - bpp]);
+    } else {
+      fail(`row ${y} has unknown filter type ${type}`);
     }
   }
   return out;

@@ -29,6 +29,7 @@ export class EulerScheduler extends SigmaScheduler {
   protected compute(modelOutput: Float32Array, stepIndex: number, latents: Float32Array): Float32Array {
     const d = this.derivative(modelOutput, stepIndex, latents);
     const dt = this.sigmas![stepIndex + 1] - this.sigmas![stepIndex];
-    return latents.map((x, i) => x + d[i] * dt);
+    for (let i = 0; i < d.length; i++) d[i] = latents[i] + d[i] * dt;
+    return d;
   }
 }

@@ -48,6 +48,8 @@ export class EulerAncestralScheduler extends SigmaScheduler {
     // Noise is drawn on every step (also the last, where σ_up = 0) so a Random stays in step with diffusers.
     const z = this.noiseValues(noise, latents.length);
     const d = this.derivative(modelOutput, stepIndex, latents);
-    return latents.map((x, i) => x + d[i] * (down - from) + z[i] * up);
+    const dt = down - from;
+    for (let i = 0; i < d.length; i++) d[i] = latents[i] + d[i] * dt + z[i] * up;
+    return d;
   }
 }

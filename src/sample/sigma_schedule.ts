@@ -83,17 +83,20 @@ export abstract class SigmaScheduler extends SchedulerBase {
     this.checkIndex(stepIndex, "scaleModelInput");
     const sigma = this.sigmas![stepIndex];
     const k = 1 / Math.sqrt(sigma * sigma + 1);
-    return latents.map((x) => x * k);
+    const out = new Float32Array(latents.length);
+    for (let i = 0; i < out.length; i++) out[i] = latents[i] * k;
+    return out;
   }
 
   /** The ODE derivative (x − x₀)/σ at step `stepIndex`, for every element. */
   protected derivative(modelOutput: Float32Array, stepIndex: number, latents: Float32Array): Float32Array {
     const sigma = this.sigmas![stepIndex];
+    // x₀ = a·x + b·out (see predictOriginalFromSigma), so (x − x₀)/σ = ((1 − a)·x − b·out)/σ.
+    const a = predictOriginalFromSigma(this.config.predictionType, sigma, 1, 0);
+    const b = predictOriginalFromSigma(this.config.predictionType, sigma, 0, 1);
+    const ka = (1 - a) / sigma, kb = -b / sigma;
     const d = new Float32Array(latents.length);
-    for (let i = 0; i < d.length; i++) {
-      const x = latents[i];
-      d[i] = (x - predictOriginalFromSigma(this.config.predictionType, sigma, x, modelOutput[i])) / sigma;
-    }
+    for (let i = 0; i < d.length; i++) d[i] = ka * latents[i] + kb * modelOutput[i];
     return d;
   }
 }
