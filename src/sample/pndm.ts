@@ -1,10 +1,10 @@
 /**
- * PNDM's pseudo linear multistep (PLMS) sampler, as diffusers' `PNDMScheduler` with `skip_prk_steps: true`
- * (the Stable Diffusion 1.x default). The Runge–Kutta warm-up (`skip_prk_steps: false`) is not implemented:
- * a config asking for it runs PLMS from the start, as SD pipelines do (see {@linkcode parseSchedulerConfig}).
+ * PNDM (Liu et al. 2022), as diffusers' `PNDMScheduler`: pseudo linear multistep (PLMS) steps, after
+ * either a Heun-like first step (`skipPrkSteps: true`, the Stable Diffusion 1.x setting) or three
+ * pseudo Runge–Kutta warm-up rounds of four network evaluations each (`skipPrkSteps: false`).
  *
- * PLMS evaluates the network steps + 1 times: the second timestep repeats (a Heun-like correction of the
- * first step), so `timesteps` has one more entry than the requested number of steps.
+ * The network is evaluated more often than the number of steps: steps + 1 times with skipPrkSteps (the
+ * second timestep repeats), steps + 9 times without; `timesteps` lists every evaluation.
  *
  * @module
  */
@@ -14,7 +14,7 @@ import { SchedulerBase } from "./scheduler_base.ts";
 import type { SchedulerConfig, SchedulerKind } from "./scheduler.ts";
 
 /**
- * The PLMS sampler. Build it with {@linkcode createScheduler}.
+ * The PNDM sampler. Build it with {@linkcode createScheduler}.
  *
  * @example
  * ```ts
@@ -30,6 +30,8 @@ export class PndmScheduler extends SchedulerBase {
   #stride: number;
   #history: Float32Array[] = [];
   #firstSample: Float32Array | null = null;
+  #prkSteps: number;
+  #prkSum: Float32Array | null = null;
 
   /** The schedule for `steps` steps (steps + 1 network evaluations). */
   constructor(config: Readonly<SchedulerConfig>, steps: number) {
@@ -45,15 +47,30 @@ export class PndmScheduler extends SchedulerBase {
     } else {
       throw new Error(`timestep_spacing "${config.timestepSpacing}" is not supported`);
     }
-    const timesteps = [...ascending.slice(0, -1), ...ascending.slice(-2, -1), ...ascending.slice(-1)]
-      .reverse();
+    let timesteps: number[];
+    let prkSteps = 0;
+    if (config.skipPrkSteps) {
+      timesteps = [...ascending.slice(0, -1), ...ascending.slice(-2, -1), ...ascending.slice(-1)].reverse();
+    } else {
+      if (steps < 4) {
+        throw new Error(`pndm scheduler: the Runge–Kutta warm-up needs at least 4 steps, got ${steps}`);
+      }
+      // Each of the last four timesteps and its half step, each evaluated twice, minus the ends.
+      const half = Math.floor(Math.floor(T / steps) / 2);
+      const pairs = ascending.slice(-4).flatMap((t) => [t, t + half]);
+      const prk = pairs.slice(0, -1).flatMap((t) => [t, t]).slice(1, -1).reverse();
+      prkSteps = prk.length;
+      timesteps = [...prk, ...ascending.slice(0, -3).reverse()];
+    }
     super(config, timesteps, null, 1, false);
+    this.#prkSteps = prkSteps;
     this.#alphas = alphasCumprod(config.betaSchedule, config.betaStart, config.betaEnd, T);
     this.#finalAlpha = config.setAlphaToOne ? 1 : this.#alphas[0];
     this.#stride = Math.floor(T / steps);
   }
 
   protected compute(modelOutput: Float32Array, stepIndex: number, latents: Float32Array): Float32Array {
+    if (stepIndex < this.#prkSteps) return this.#rungeKuttaStep(modelOutput, stepIndex, latents);
     let t = this.timesteps[stepIndex];
     let prev = t - this.#stride;
     let sample = latents;
@@ -86,6 +103,28 @@ export class PndmScheduler extends SchedulerBase {
       }
     }
     return this.#previousSample(sample, t, prev, combined);
+  }
+
+  /** One evaluation of a pseudo Runge–Kutta round (4 per round, weights 1/6, 1/3, 1/3, 1/6). */
+  #rungeKuttaStep(modelOutput: Float32Array, stepIndex: number, latents: Float32Array): Float32Array {
+    const halfStride = stepIndex % 2 ? 0 : Math.floor(this.#stride / 2);
+    const prev = this.timesteps[stepIndex] - halfStride;
+    const t = this.timesteps[stepIndex - (stepIndex % 4)];
+    const n = modelOutput.length;
+    const phase = stepIndex % 4;
+    let eps = modelOutput;
+    if (phase === 0) {
+      this.#prkSum = modelOutput.map((v) => v / 6);
+      this.#history.push(modelOutput);
+      this.#firstSample = latents;
+    } else if (phase < 3) {
+      for (let i = 0; i < n; i++) this.#prkSum![i] += modelOutput[i] / 3;
+    } else {
+      eps = new Float32Array(n);
+      for (let i = 0; i < n; i++) eps[i] = this.#prkSum![i] + modelOutput[i] / 6;
+      this.#prkSum = null;
+    }
+    return this.#previousSample(this.#firstSample!, t, prev, eps);
   }
 
   /** DDIM-like jump from t to prev with the combined ε (formula (9) of the PNDM paper). */

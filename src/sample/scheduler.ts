@@ -59,6 +59,8 @@ export interface SchedulerConfig {
   clipSample: boolean;
   /** DDIM: the clamp range when clipSample is on. */
   clipSampleRange: number;
+  /** PNDM: start with a Heun-like PLMS step (true, SD) instead of three Runge–Kutta rounds (false). */
+  skipPrkSteps: boolean;
   /** DPM-Solver++: 1 or 2 (2M). */
   solverOrder: 1 | 2;
   /** DPM-Solver++: second-order update form. */
@@ -79,6 +81,7 @@ export const SD_SCHEDULER_CONFIG: Readonly<SchedulerConfig> = Object.freeze({
   eta: 0,
   clipSample: false,
   clipSampleRange: 1,
+  skipPrkSteps: true,
   solverOrder: 2,
   solverType: "midpoint",
 });

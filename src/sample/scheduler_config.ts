@@ -4,9 +4,7 @@
  *
  * `_class_name` picks the sampler: DDIMScheduler → ddim, EulerDiscreteScheduler → euler,
  * EulerAncestralDiscreteScheduler → euler-ancestral, LMSDiscreteScheduler → lms,
- * DPMSolverMultistepScheduler → dpm++2m, PNDMScheduler → pndm (PLMS; the Runge–Kutta warm-up of
- * `skip_prk_steps: false` is not implemented, so such a config runs PLMS from the first step and says so
- * in `notes`). A different sampler may be asked for; keys the config lacks then take that sampler's
+ * DPMSolverMultistepScheduler → dpm++2m, PNDMScheduler → pndm. A different sampler may be asked for; keys the config lacks then take that sampler's
  * diffusers defaults, as diffusers' `from_config` does. Options that would change the numbers and are
  * not implemented (zero-SNR rescaling, thresholding, exponential/beta/flow sigmas, …) are errors that name
  * the file and key.
@@ -105,7 +103,7 @@ export async function readSchedulerConfig(path: string): Promise<DiffusersSchedu
 export interface DiffusersScheduler {
   /** The ready scheduler. */
   scheduler: Scheduler;
-  /** Human-readable notes on settings not followed exactly (empty when none). */
+  /** Human-readable notes on settings not followed exactly (empty when none; kept for future approximations). */
   notes: string[];
 }
 
@@ -222,12 +220,6 @@ function configFor(parsed: DiffusersSchedulerConfig, kind: SchedulerKind, notes:
       fail("variance_type", "learned variance is not supported");
     }
   }
-  if (kind === "pndm" && !bool("skip_prk_steps")) {
-    notes.push(
-      `${source}: skip_prk_steps is false, but the PNDM Runge–Kutta warm-up is not implemented; ` +
-        "running PLMS from the first step (the Stable Diffusion configs set skip_prk_steps: true)",
-    );
-  }
   const order = num("solver_order");
   if (kind === "dpm++2m" && order !== 1 && order !== 2) {
     fail("solver_order", `is ${order}; only 1 and 2 are supported`);
@@ -248,6 +240,7 @@ function configFor(parsed: DiffusersSchedulerConfig, kind: SchedulerKind, notes:
     eta: 0,
     clipSample: kind === "ddim" ? bool("clip_sample") : false,
     clipSampleRange: num("clip_sample_range"),
+    skipPrkSteps: kind === "pndm" ? bool("skip_prk_steps") : true,
     solverOrder: kind === "dpm++2m" ? order as 1 | 2 : 2,
     // diffusers maps the DEIS/UniPC solver types to midpoint.
     solverType: solverType === "heun" ? "heun" : "midpoint",

@@ -106,8 +106,12 @@ Deno.test("diffusers scheduler_config.json: class mapping, defaults, unsupported
     4,
   );
   assert.deepEqual(bare.scheduler.timesteps, [999, 666, 333, 0]);
-  const prk = schedulerFromDiffusers(parseSchedulerConfig({ ...sd15, skip_prk_steps: false }, "a.json"), 5);
-  assert.match(prk.notes[0], /a\.json: skip_prk_steps is false/);
+  const prk = schedulerFromDiffusers(parseSchedulerConfig({ ...sd15, skip_prk_steps: false }, "a.json"), 10);
+  assert.equal(prk.scheduler.timesteps.length, 19); // 3 Runge–Kutta rounds of 4, then 7 PLMS steps
+  assert.throws(
+    () => schedulerFromDiffusers(parseSchedulerConfig({ ...sd15, skip_prk_steps: false }, "a"), 3),
+    /4 steps/,
+  );
 
   const bad = (extra: Record<string, unknown>, re: RegExp): void => {
     const p = parseSchedulerConfig(

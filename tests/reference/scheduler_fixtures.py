@@ -150,6 +150,8 @@ def main() -> None:
         "pndm": [
             case("pndm eps leading", PNDMScheduler, {"skip_prk_steps": True}),
             case("pndm v leading", PNDMScheduler, {"skip_prk_steps": True, "prediction_type": "v_prediction"}),
+            case("pndm prk eps leading", PNDMScheduler, {"skip_prk_steps": False}),
+            case("pndm prk v linspace", PNDMScheduler, {"skip_prk_steps": False, "prediction_type": "v_prediction", "timestep_spacing": "linspace"}, steps=8),
         ],
     }
     for group, cases in groups.items():
