@@ -1,5 +1,5 @@
 /**
- * Sampling without the networks: schedulers with diffusers parity (DDIM, Euler, Euler ancestral, LMS,
+ * Sampling without the networks: the denoising loop (the UNet plugs in as a prediction function), schedulers with diffusers parity (DDIM, Euler, Euler ancestral, LMS,
  * DPM++ 2M with or without Karras sigmas, PNDM/PLMS), diffusers `scheduler_config.json` reading,
  * classifier-free guidance, and seeded initial latents. The same seed gives the same latents and ancestral
  * noise on every backend.
@@ -21,6 +21,14 @@
  */
 
 export { createScheduler } from "./create_scheduler.ts";
+export {
+  denoise,
+  type DenoiseOptions,
+  type DenoiseProgress,
+  guided,
+  type Predict,
+  type PredictPair,
+} from "./denoise.ts";
 export {
   type PredictionType,
   type Scheduler,
