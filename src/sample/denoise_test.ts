@@ -31,8 +31,10 @@ Deno.test("denoise runs every scheduler to the data point with an ideal network"
         for (let k = 0; k <= t; k++) ac *= 1 - beta(k);
         return input.map((v, j) => (v - Math.sqrt(ac) * X0[j]) / Math.sqrt(1 - ac));
       },
-      onStep: ({ stepIndex, total }) =>
-        steps.push(stepIndex) && assert.equal(total, scheduler.timesteps.length),
+      onStep: ({ stepIndex, total }) => {
+        steps.push(stepIndex);
+        assert.equal(total, scheduler.timesteps.length);
+      },
     });
     assert.equal(steps.length, scheduler.timesteps.length);
     const tolerance = scheduler.sigmas ? 1e-3 : 0.12; // DDIM/PNDM stop at ᾱ_0, keeping σ ≈ 0.03 of noise
