@@ -2,22 +2,64 @@
  * forget: make Stable Diffusion models forget concepts, prove they are gone, and ship the result as a
  * LoRA patch that AUTOMATIC1111, ComfyUI and diffusers load.
  *
- * This entry point re-exports the public surface: checkpoint loading (single-file `.safetensors` and
- * diffusers folders, SD 1.x / 2.x / XL), safetensors reading and writing, family presets, and synthetic
- * checkpoints for tests and benchmarks.
+ * This entry point re-exports the public surface: the fluent API (`loadModel`, `model.forget(…)`), the
+ * erasure methods, patches, checkpoint loading (single-file `.safetensors` and diffusers folders, SD 1.x /
+ * 2.x / XL), the CLIP tokenizer and text encoders, schedulers, images, and (as `kernels`) the compute layer.
  *
  * @example
  * ```ts ignore
- * import { loadCheckpoint } from "@forget/forget";
+ * import { loadModel } from "@forget/forget";
  *
- * const ckpt = await loadCheckpoint("v1-5-pruned-emaonly.safetensors");
- * console.log(ckpt.family, ckpt.crossAttention.length); // "sd15" 16
- * const toK = await ckpt.unet.readFloat32(ckpt.crossAttention[0].toK); // 320 × 768 floats
- * ckpt.close();
+ * const model = await loadModel("v1-5-pruned-emaonly.safetensors");
+ * await model.forget("zebra").forget("Van Gogh", { kind: "style" }).savePatch("patch.safetensors");
+ * model.close();
  * ```
  *
  * @module
  */
+export { loadModel, type LoadModelOptions, Model } from "./src/api/model.ts";
+export {
+  ErasurePlan,
+  type ErasureResult,
+  type ForgetOptions,
+  resolveSettings,
+  type SavePatchOptions,
+} from "./src/api/plan.ts";
+export { type BackendChoices, parseBackends } from "./src/api/backends.ts";
+export {
+  type AdversarialRecord,
+  closedFormErase,
+  type ClosedFormModel,
+  type ClosedFormOptions,
+  type ClosedFormReport,
+  type ClosedFormResult,
+  type LayerResidual,
+} from "./src/methods/closed_form/erase.ts";
+export {
+  type ClosedFormSettings,
+  type ConceptKind,
+  defaultSettings,
+} from "./src/methods/closed_form/defaults.ts";
+export { closedFormModel } from "./src/methods/closed_form/checkpoint_model.ts";
+export { GramCache } from "./src/methods/closed_form/gram_cache.ts";
+export {
+  composeEdits,
+  denseDelta,
+  type Edit,
+  type EditProvenance,
+  type LowRankDelta,
+} from "./src/patch/edit.ts";
+export { readLoraPatch, type WriteLoraOptions, writeLoraPatch } from "./src/patch/lora_file.ts";
+export { applyEdit, writeMergedCheckpoint } from "./src/patch/merge.ts";
+export { crossAttentionHash } from "./src/formats/hash.ts";
+export { checkpointTokenizers } from "./src/formats/tokenizers.ts";
+export { encodePrompts } from "./src/models/encode_prompts.ts";
+export { promptEncoderModel } from "./src/models/checkpoint_encoders.ts";
+export type { TextEmbeddings } from "./src/models/text_encoders.ts";
+export * from "./src/tokenizer/mod.ts";
+export * from "./src/sample/mod.ts";
+export * from "./src/image/mod.ts";
+export * as kernels from "./kernels/mod.ts";
 export { type Checkpoint, CheckpointError, loadCheckpoint } from "./src/formats/checkpoint.ts";
 export { type CrossAttentionLayer, crossAttentionLayers } from "./src/formats/cross_attention.ts";
 export { type CheckpointSummary, formatSummary, summarize } from "./src/formats/summary.ts";
@@ -51,4 +93,3 @@ export {
   type UNetConfig,
   type VaeConfig,
 } from "./src/models/config.ts";
-export { randn, Random } from "./src/sample/random.ts";

@@ -135,7 +135,7 @@ export function schedulerFromDiffusers(
     );
   }
   const notes: string[] = [];
-  const config = { ...configFor(parsed, chosen, notes), ...overrides };
+  const config = { ...configFor(parsed, chosen), ...overrides };
   return { scheduler: createScheduler(chosen, config, numInferenceSteps), notes };
 }
 
@@ -174,7 +174,7 @@ const MUST_BE_OFF: Record<string, unknown> = {
   sigma_max: null,
 };
 
-function configFor(parsed: DiffusersSchedulerConfig, kind: SchedulerKind, notes: string[]): SchedulerConfig {
+function configFor(parsed: DiffusersSchedulerConfig, kind: SchedulerKind): SchedulerConfig {
   const { raw, source } = parsed;
   const value = (key: string): unknown => key in raw ? raw[key] : defaultsFor(kind)[key];
   const fail = (key: string, why: string): never => {
