@@ -98,7 +98,7 @@ function loadNode(): Promise<OrtModule> {
 }
 
 /** Loads the ORT module of a backend (cached). */
-export function ortModule(backend: BackendName): Promise<OrtModule> {
+function ortModule(backend: BackendName): Promise<OrtModule> {
   if (backend === "ort-web") return loadWeb();
   if (backend === "ort-node") return loadNode();
   throw new Error(
