@@ -91,7 +91,7 @@ function loadNode(): Promise<OrtModule> {
     nodeModule = undefined;
     throw new Error(
       `backend ort-node could not be loaded (${e.message}); it needs Deno's --allow-ffi permission ` +
-        "(and --allow-read/--allow-env/--allow-sys); the default backend ort-web needs none of them",
+        "(with --allow-read, --allow-env and --allow-sys); the default backend ort-web does not need --allow-ffi",
     );
   });
   return nodeModule;
