@@ -51,4 +51,4 @@ export {
   type UNetConfig,
   type VaeConfig,
 } from "./src/models/config.ts";
-export { Random, randn } from "./src/sample/random.ts";
+export { randn, Random } from "./src/sample/random.ts";

@@ -38,7 +38,12 @@ export const suite: BenchSuite = {
         unit: "s",
         note: `goal < 1 s; ${(mb / best.totalS).toFixed(0)} MB/s of f32 produced; best of 3, warm cache`,
       },
-      { name: "sd15: peak RSS of that process", value: best.peakRssBytes / 1e6, unit: "MB", note: "goal < 1000 MB" },
+      {
+        name: "sd15: peak RSS of that process",
+        value: best.peakRssBytes / 1e6,
+        unit: "MB",
+        note: "goal < 1000 MB",
+      },
     ];
   },
 };

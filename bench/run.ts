@@ -11,11 +11,14 @@ import { cpus, totalmem } from "node:os";
 import type { BenchRow, BenchSuite } from "./types.ts";
 import { BENCH_DIR } from "./fixtures.ts";
 import { suite as formats } from "./formats.ts";
+import { suite as safetensors } from "./safetensors.ts";
 
-const SUITES: BenchSuite[] = [formats];
+const SUITES: BenchSuite[] = [safetensors, formats];
 
 const wanted = Deno.args.length ? new Set(Deno.args) : null;
-const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${Deno.build.os}/${Deno.build.arch}, Deno ${Deno.version.deno}`;
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${
+  (totalmem() / 2 ** 30).toFixed(0)
+} GiB, ${Deno.build.os}/${Deno.build.arch}, Deno ${Deno.version.deno}`;
 console.log(`machine: ${machine}\n`);
 const results: Record<string, BenchRow[]> = {};
 for (const s of SUITES) {
@@ -32,4 +35,7 @@ for (const s of SUITES) {
   console.log();
 }
 await mkdir(BENCH_DIR, { recursive: true });
-await writeFile(join(BENCH_DIR, "results.json"), JSON.stringify({ machine, date: new Date().toISOString(), results }, null, 2));
+await writeFile(
+  join(BENCH_DIR, "results.json"),
+  JSON.stringify({ machine, date: new Date().toISOString(), results }, null, 2),
+);

@@ -25,14 +25,20 @@ export async function demoCommand(args: string[]): Promise<number> {
   const { values } = parseCli(args, { keep: { type: "boolean" } });
   const dir = await Deno.makeTempDir({ prefix: "forget-demo-" });
   try {
-    console.log("forget demo — on a SYNTHETIC SD 1.5 checkpoint (random weights; the trained toy model is not built yet)\n");
+    console.log(
+      "forget demo — on a SYNTHETIC SD 1.5 checkpoint (random weights; the trained toy model is not built yet)\n",
+    );
     let t = performance.now();
     const path = join(dir, "sd15-synthetic.safetensors");
     await writeSyntheticCheckpoint(path, { family: "sd15", size: "tiny", seed: 1 });
-    console.log(`1. wrote a tiny synthetic SD 1.5 single-file checkpoint (${(performance.now() - t).toFixed(0)} ms)`);
+    console.log(
+      `1. wrote a tiny synthetic SD 1.5 single-file checkpoint (${(performance.now() - t).toFixed(0)} ms)`,
+    );
     t = performance.now();
     const ckpt = await loadCheckpoint(path);
-    console.log(`2. loaded it: detected ${ckpt.family}, ${ckpt.crossAttention.length} cross-attention layers\n`);
+    console.log(
+      `2. loaded it: detected ${ckpt.family}, ${ckpt.crossAttention.length} cross-attention layers\n`,
+    );
     console.log(formatSummary(summarize(ckpt)) + "\n");
     let norms = 0;
     for (const layer of ckpt.crossAttention) {
@@ -45,7 +51,9 @@ export async function demoCommand(args: string[]): Promise<number> {
       `3. read the ${2 * ckpt.crossAttention.length} to_k/to_v matrices that erasure edits ` +
         `(sum of Frobenius norms ${norms.toFixed(3)}) in ${(performance.now() - t).toFixed(0)} ms`,
     );
-    console.log("\nNext in this demo as the project grows: encode prompts, erase a concept (UCE/RECE), write a LoRA patch.");
+    console.log(
+      "\nNext in this demo as the project grows: encode prompts, erase a concept (UCE/RECE), write a LoRA patch.",
+    );
     ckpt.close();
     if (values.keep) console.log(`kept ${dir}`);
   } finally {

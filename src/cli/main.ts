@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { applyCommand } from "./apply.ts";
 import { demoCommand } from "./demo.ts";
 import { inspectCommand } from "./inspect.ts";
 import { synthCommand } from "./synth.ts";
@@ -26,6 +27,7 @@ export interface Subcommand {
 
 /** Every subcommand by name. */
 export const SUBCOMMANDS: Record<string, Subcommand> = {
+  apply: { summary: "merge a LoRA patch into a checkpoint (same layout and dtype)", run: applyCommand },
   demo: { summary: "run the main job end to end on the built-in model", run: demoCommand },
   inspect: {
     summary: "describe a checkpoint: family, layout, cross-attention layers, encoders",

@@ -40,6 +40,25 @@ export class CheckpointError extends Error {
   }
 }
 
+/** Where a checkpoint's tensors live on disk. */
+export type CheckpointStorage =
+  | {
+    /** One safetensors file. */
+    kind: "single";
+    /** The open file. */
+    file: SafetensorsFile;
+    /** diffusers UNet weight name → key in the file. */
+    unetKeys: Map<string, string>;
+  }
+  | {
+    /** A diffusers folder. */
+    kind: "diffusers";
+    /** The folder. */
+    dir: string;
+    /** The UNet weights file (or shard index) inside it. */
+    unetPath: string;
+  };
+
 /** A loaded checkpoint: family, architecture, and every component as a lazy `TensorSource`. */
 export interface Checkpoint {
   /** The path it was loaded from. */
@@ -66,6 +85,8 @@ export interface Checkpoint {
   hasEma: boolean;
   /** Things worth telling the user (EMA copies ignored, inpainting model, …). */
   warnings: string[];
+  /** Where the tensors are stored, for writing a merged copy in the same layout. */
+  storage: CheckpointStorage;
   /** Releases open files. */
   close(): void;
 }
@@ -206,6 +227,7 @@ async function loadDiffusersFolder(dir: string): Promise<Checkpoint> {
       tokenizerDirs,
       crossAttention: layers,
       hasEma: false,
+      storage: { kind: "diffusers", dir, unetPath },
       warnings: unetCfg.in_channels !== 4
         ? [`UNet takes ${unetCfg.in_channels} input channels (inpainting model)`]
         : [],
@@ -365,6 +387,7 @@ async function loadSingleFile(path: string): Promise<Checkpoint> {
       tokenizerDirs: config.textEncoders.map(() => null),
       crossAttention: layers,
       hasEma: emaKeys > 100,
+      storage: { kind: "single", file, unetKeys: unetMap },
       warnings,
       close: () => file.close(),
     };

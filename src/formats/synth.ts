@@ -18,6 +18,8 @@ import { vaeWeights } from "../models/vae_weights.ts";
 import { clipTextWeights } from "../models/clip_weights.ts";
 import type { WeightSpec } from "../models/weight_spec.ts";
 import { fillUniformStd, Random } from "../sample/random.ts";
+import { loadBundledVocabulary } from "../tokenizer/bundled_vocabulary.ts";
+import { exportVocabulary } from "../tokenizer/export_vocabulary.ts";
 
 /** Options of {@linkcode writeSyntheticCheckpoint}. */
 export interface SynthOptions {
@@ -215,6 +217,12 @@ async function writeDiffusersFolder(
   await json("model_index.json", index);
   await mkdir(join(dir, "scheduler"), { recursive: true });
   await json("scheduler/scheduler_config.json", schedulerConfig(cfg.family));
+  for (let i = 0; i < cfg.textEncoders.length; i++) {
+    await writeTokenizerFolder(
+      join(dir, i === 0 ? "tokenizer" : "tokenizer_2"),
+      cfg.family !== "sd21" && i === 0,
+    );
+  }
   let done = 0;
   for (const [sub, specs, file, config] of parts) {
     await mkdir(join(dir, sub), { recursive: true });
@@ -224,6 +232,30 @@ async function writeDiffusersFolder(
     });
     progress(++done / parts.length);
   }
+}
+
+/**
+ * A diffusers `tokenizer/` folder with the standard CLIP vocabulary. SD 1.x and SDXL's first tokenizer pad
+ * with `<|endoftext|>`; SD 2.x and SDXL's `tokenizer_2` pad with `!`.
+ */
+async function writeTokenizerFolder(dir: string, padWithEos: boolean): Promise<void> {
+  await exportVocabulary(await loadBundledVocabulary(), dir);
+  const pad = padWithEos ? "<|endoftext|>" : "!";
+  const special = {
+    bos_token: "<|startoftext|>",
+    eos_token: "<|endoftext|>",
+    pad_token: pad,
+    unk_token: "<|endoftext|>",
+  };
+  await writeFile(join(dir, "special_tokens_map.json"), JSON.stringify(special, null, 2) + "\n");
+  await writeFile(
+    join(dir, "tokenizer_config.json"),
+    JSON.stringify(
+      { tokenizer_class: "CLIPTokenizer", model_max_length: 77, do_lower_case: true, ...special },
+      null,
+      2,
+    ) + "\n",
+  );
 }
 
 /** Seed labels shared by both layouts, so the same seed gives the same weights in either layout. */
