@@ -3,6 +3,10 @@
  * needs no permissions beyond reading its own files) and `onnxruntime-node` (native, faster; needs
  * `--allow-ffi`). Sessions are created from serialized models, timed, and can be cached by key.
  *
+ * The WASM build's multithreading works in Deno (it has SharedArrayBuffer and Worker): one thread
+ * per core is used (a 1024³ MatMul went from 18 to 28 GFLOP/s with 2 threads on a 2-core machine).
+ * Idle pool threads do not spin, so several live sessions do not starve each other.
+ *
  * @module
  */
 
