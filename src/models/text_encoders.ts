@@ -16,10 +16,8 @@ import { type SerializedModel, serializeModel } from "../runtime/onnx_model.ts";
 import { type BackendName, DEFAULT_BACKEND, WASM_MEMORY_BUDGET_BYTES } from "../runtime/session.ts";
 import { cachedSession, type SessionTiming } from "../runtime/session_cache.ts";
 import { clipL14, type ClipTextConfig, openClipBigG14, openClipH14 } from "./clip_config.ts";
+import type { Family } from "./config.ts";
 import { buildClipTextGraph, CLIP_TEXT_IO, type ClipTextGraphOptions } from "./clip_text_graph.ts";
-
-/** Stable Diffusion model families. */
-export type ModelFamily = "sd15" | "sd21" | "sdxl";
 
 /** One encoder's configuration and how its output is taken. */
 export interface EncoderPlan {
@@ -39,7 +37,7 @@ export interface EncoderPlan {
  * familyEncoderPlans("sdxl").length; // 2
  * ```
  */
-export function familyEncoderPlans(family: ModelFamily, configs?: ClipTextConfig[]): EncoderPlan[] {
+export function familyEncoderPlans(family: Family, configs?: ClipTextConfig[]): EncoderPlan[] {
   const pick = (i: number, preset: () => ClipTextConfig) => configs?.[i] ?? preset();
   switch (family) {
     case "sd15": {
@@ -69,7 +67,7 @@ export function familyEncoderPlans(family: ModelFamily, configs?: ClipTextConfig
 /** What the text encoders need from a loaded model. */
 export interface TextEncoderModel {
   /** The model's family. */
-  family: ModelFamily;
+  family: Family;
   /** Text encoder weights in Hugging Face naming: one for sd15/sd21, two for sdxl. */
   encoders: TensorSource[];
   /** A hash identifying the weights (caches key on it); without it, sessions are keyed by object. */

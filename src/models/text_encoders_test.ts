@@ -5,7 +5,8 @@ import { fromFloat32 } from "../formats/dtype.ts";
 import { memorySource, type MemoryTensor } from "../formats/tensor_source.ts";
 import type { ClipTextConfig } from "./clip_config.ts";
 import { clipL14, openClipBigG14, openClipH14 } from "./clip_config.ts";
-import { encodeTokenIds, type ModelFamily, weightBinding } from "./text_encoders.ts";
+import type { Family } from "./config.ts";
+import { encodeTokenIds, weightBinding } from "./text_encoders.ts";
 
 const FIXTURES = fileURLToPath(new URL("../../tests/fixtures/text_encoders/", import.meta.url));
 
@@ -32,7 +33,7 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-async function parity(family: ModelFamily, backend: "ort-web" | "ort-node") {
+async function parity(family: Family, backend: "ort-web" | "ort-node") {
   const ref = await SafetensorsFile.open(`${FIXTURES}${family}_reference.safetensors`);
   const files = [await SafetensorsFile.open(`${FIXTURES}${family}_text_encoder.safetensors`)];
   const presets = family === "sd21"
