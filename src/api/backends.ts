@@ -7,8 +7,7 @@
  */
 import type { Backend } from "../../kernels/backend.ts";
 import { BACKEND_CHOICES, type BackendChoice, selectBackend } from "../../kernels/select.ts";
-import type { MatMulProvider } from "../../kernels/cpu/backend.ts";
-import { matmul as ortMatmul } from "../runtime/matmul.ts";
+import { ortMatMulProvider } from "../runtime/matmul.ts";
 import type { BackendName } from "../runtime/session.ts";
 
 /** The two choices a `--backend` value makes. */
@@ -46,33 +45,8 @@ export function parseBackends(value?: string): BackendChoices {
 }
 
 /**
- * ONNX Runtime's MatMul as the CPU backend's provider for large products: plain TypeScript reaches a few
- * GFLOP/s, ONNX Runtime's native build about 80 on this class of CPU.
- *
- * @example
- * ```ts ignore
- * import { ortMatMulProvider } from "./backends.ts";
- * const provider = ortMatMulProvider("ort-node");
- * ```
- */
-export function ortMatMulProvider(runtime: BackendName): MatMulProvider {
-  return {
-    name: runtime === "ort-node" ? "onnxruntime-node" : "onnxruntime-web",
-    async matmul(a, b, transA, transB) {
-      const c = await ortMatmul(
-        { data: a.data, dims: [a.rows, a.cols] },
-        { data: b.data, dims: [b.rows, b.cols] },
-        transA,
-        transB,
-        runtime,
-      );
-      return { rows: c.dims[0], cols: c.dims[1], data: c.data };
-    },
-  };
-}
-
-/**
- * The compute backend for a choice, with ONNX Runtime's MatMul behind the CPU backend's large products.
+ * The compute backend for a choice, with ONNX Runtime's MatMul behind the CPU backend's large products
+ * (plain TypeScript reaches a few GFLOP/s, ONNX Runtime's native build about 80 on this class of CPU).
  *
  * @example
  * ```ts ignore
