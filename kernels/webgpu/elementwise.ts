@@ -12,7 +12,7 @@ import {
   checkGradientLength,
 } from "../cpu/adamw.ts";
 import { checkBatchedMatVec, type MatrixBatch } from "../cpu/batched_matvec.ts";
-import type { ReductionKind } from "../cpu/elementwise.ts";
+import { checkSameLength, type ReductionKind } from "../cpu/elementwise.ts";
 import { type Matrix, matrix } from "../matrix.ts";
 import { GpuContext } from "./context.ts";
 import {
@@ -30,10 +30,6 @@ function segments(ctx: GpuContext, length: number): [number, number][] {
   const out: [number, number][] = [];
   for (let s = 0; s < length; s += limit) out.push([s, Math.min(length, s + limit)]);
   return out;
-}
-
-function checkSameLength(a: Float32Array, b: Float32Array, what: string): void {
-  if (a.length !== b.length) throw new RangeError(`${what}: lengths differ (${a.length} vs ${b.length})`);
 }
 
 async function elementwise(
