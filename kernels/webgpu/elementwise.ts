@@ -300,7 +300,7 @@ export class GpuAdamW implements AdamWOptimizer {
       ]);
       ctx.dispatch(encoder, pipeline, [params, s.param, s.m, s.v, s.grad], [gx, gy]);
     }
-    ctx.device.queue.submit([encoder.finish()]);
+    ctx.submit(encoder);
     return Promise.resolve();
   }
 
