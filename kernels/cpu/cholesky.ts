@@ -5,7 +5,8 @@
  * @module
  */
 
-import { type Matrix, type Matrix64, matrix64 } from "../matrix.ts";
+import { type Matrix, type Matrix64, matrix64, transpose } from "../matrix.ts";
+import { accumulateDotProducts } from "./matmul.ts";
 import { packedDotBlock } from "./dot_block.ts";
 
 /** Block edge of the factorization and of the triangular solves. */
@@ -99,9 +100,52 @@ function axpyRow(
   for (let j = c0; j < c1; j++) x[ri + j] -= coef * x[rp + j];
 }
 
+/** Depth of the packed slices in the solves' block updates. */
+const SLICE = 256;
+
+/**
+ * `X[i0..i1, c0..c1) −= T · X[p0..p1, c0..c1)` where `T[i, p] = L[i, p]` (forward) or `L[p, i]`
+ * (backward, `transposed`), through packed float64 panels and {@linkcode packedDotBlock}.
+ */
+function subtractBlockProduct(
+  f: Float64Array,
+  n: number,
+  transposed: boolean,
+  x: Float64Array,
+  m: number,
+  rows: [number, number],
+  inner: [number, number],
+  cols: [number, number],
+): void {
+  const [i0, i1] = rows;
+  const [c0, c1] = cols;
+  const height = i1 - i0;
+  const target = { out: x, base: i0 * m + c0, stride: m, sign: -1 as const };
+  const aPack = new Float64Array(height * SLICE);
+  const bPack = new Float64Array(BLOCK * SLICE);
+  for (let p0 = inner[0]; p0 < inner[1]; p0 += SLICE) {
+    const p1 = Math.min(inner[1], p0 + SLICE);
+    const depth = p1 - p0;
+    for (let i = i0; i < i1; i++) {
+      const row = (i - i0) * depth;
+      if (transposed) { for (let p = p0; p < p1; p++) aPack[row + p - p0] = f[p * n + i]; }
+      else aPack.set(f.subarray(i * n + p0, i * n + p1), row);
+    }
+    for (let j0 = 0; j0 < c1 - c0; j0 += BLOCK) {
+      const j1 = Math.min(c1 - c0, j0 + BLOCK);
+      for (let j = j0; j < j1; j++) {
+        const col = (j - j0) * depth;
+        for (let p = p0; p < p1; p++) bPack[col + p - p0] = x[p * m + c0 + j];
+      }
+      packedDotBlock(aPack, bPack, depth, 0, height, j0, j1, target);
+    }
+  }
+}
+
 /**
  * Solves `L·Y = B` (forward) then `Lᵀ·X = Y` (backward) for all columns of `b`; returns `X`. Blocked:
- * each solved row updates a 64-row block at a time, over 256-column chunks, so the rows stay in cache.
+ * 64-row blocks; what earlier blocks contribute is one packed product per block, the rest is
+ * substitution inside the block; 256-column chunks keep the rows in cache.
  *
  * @example
  * ```ts
@@ -124,9 +168,7 @@ export function choleskySolve64(l: Matrix64, b: Matrix64): Matrix64 {
     const c1 = Math.min(m, c0 + COLUMN_CHUNK);
     for (let i0 = 0; i0 < n; i0 += BLOCK) {
       const i1 = Math.min(n, i0 + BLOCK);
-      for (let p = 0; p < i0; p++) {
-        for (let i = i0; i < i1; i++) axpyRow(x, m, i, p, f[i * n + p], c0, c1);
-      }
+      if (i0 > 0) subtractBlockProduct(f, n, false, x, m, [i0, i1], [0, i0], [c0, c1]);
       for (let i = i0; i < i1; i++) {
         for (let p = i0; p < i; p++) axpyRow(x, m, i, p, f[i * n + p], c0, c1);
         const inv = 1 / f[i * n + i];
@@ -135,9 +177,7 @@ export function choleskySolve64(l: Matrix64, b: Matrix64): Matrix64 {
     }
     for (let i1 = n; i1 > 0; i1 -= BLOCK) {
       const i0 = Math.max(0, i1 - BLOCK);
-      for (let p = i1; p < n; p++) {
-        for (let i = i0; i < i1; i++) axpyRow(x, m, i, p, f[p * n + i], c0, c1);
-      }
+      if (i1 < n) subtractBlockProduct(f, n, true, x, m, [i0, i1], [i1, n], [c0, c1]);
       for (let i = i1 - 1; i >= i0; i--) {
         for (let p = i + 1; p < i1; p++) axpyRow(x, m, i, p, f[p * n + i], c0, c1);
         const inv = 1 / f[i * n + i];
@@ -149,7 +189,7 @@ export function choleskySolve64(l: Matrix64, b: Matrix64): Matrix64 {
 }
 
 /**
- * `B − A·X` in float64.
+ * `B − A·X` in float64 (packed dot-product kernel).
  *
  * @example
  * ```ts
@@ -160,18 +200,9 @@ export function choleskySolve64(l: Matrix64, b: Matrix64): Matrix64 {
  * ```
  */
 export function residual64(a: Matrix64, x: Matrix64, b: Matrix64): Matrix64 {
-  const n = a.rows;
-  const m = x.cols;
   const r = Float64Array.from(b.data);
-  for (let i = 0; i < n; i++) {
-    const ri = i * m;
-    for (let p = 0; p < a.cols; p++) {
-      const c = a.data[i * a.cols + p];
-      const rp = p * m;
-      for (let j = 0; j < m; j++) r[ri + j] -= c * x.data[rp + j];
-    }
-  }
-  return matrix64(n, m, r);
+  accumulateDotProducts(a.data, transpose(x).data, a.rows, x.cols, a.cols, r, false, -1);
+  return matrix64(a.rows, x.cols, r);
 }
 
 /** Frobenius norm. */

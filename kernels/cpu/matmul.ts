@@ -40,21 +40,22 @@ const N_BLOCK = 64;
 
 /**
  * Adds `A · Btᵀ` into `out` (float64, `m × n`), where `A` is `m × k` and `Bt` is `n × k`, both row-major.
- * With `upperOnly`, only entries with `j ≥ i` are guaranteed (a symmetric product's upper triangle).
- * Operands are packed slice by slice into float64 panels for {@linkcode packedDotBlock}.
+ * With `upperOnly`, only entries with `j ≥ i` are guaranteed (a symmetric product's upper triangle);
+ * with `sign` −1 the products are subtracted. Operands (float32 or float64) are packed slice by slice into float64 panels for {@linkcode packedDotBlock}.
  */
 export function accumulateDotProducts(
-  a: Float32Array,
-  bt: Float32Array,
+  a: Float32Array | Float64Array,
+  bt: Float32Array | Float64Array,
   m: number,
   n: number,
   k: number,
   out: Float64Array,
   upperOnly = false,
+  sign: 1 | -1 = 1,
 ): void {
   const aPack = new Float64Array(m * Math.min(k, K_BLOCK));
   const bPack = new Float64Array(N_BLOCK * Math.min(k, K_BLOCK));
-  const target = { out, base: 0, stride: n, sign: 1 as const };
+  const target = { out, base: 0, stride: n, sign };
   for (let k0 = 0; k0 < k; k0 += K_BLOCK) {
     const k1 = Math.min(k, k0 + K_BLOCK);
     const kb = k1 - k0;
