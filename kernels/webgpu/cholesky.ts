@@ -240,6 +240,10 @@ export async function gpuSolveSPD(
   if (n === 0 || m === 0) {
     return { x: matrix64(n, m), relativeResidual: 0, refinementSteps: 0, method: "webgpu" };
   }
+  if (n * n * 4 > ctx.maxBindingBytes) {
+    // The factor must live in one binding; beyond that (n ≳ 5800 at 128 MiB) the float64 CPU path runs.
+    return { ...cpuSolveSPD(a64, b64), method: "cpu-f64 (matrix exceeds the WebGPU storage-binding limit)" };
+  }
   const scale = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const d = a64.data[i * n + i];

@@ -66,6 +66,11 @@ Deno.test({
     const b = randomMatrix(n, 200, 10); // 20000 floats > 16384
     const got = await gpuSolveSPD(small!, a, b);
     assert.ok(relativeMaxError(got.x, cpuSolveSPD(a, b).x) < 1e-8);
+    assert.equal(got.method, "webgpu-f32+f64-refinement");
+    // A matrix that cannot fit one binding is solved on the CPU, and the result says so.
+    const big = spdWithCondition(130, 10, 11);
+    const fallback = await gpuSolveSPD(small!, big, randomMatrix(130, 2, 12));
+    assert.match(fallback.method, /^cpu-f64 \(matrix exceeds/);
   },
 });
 
