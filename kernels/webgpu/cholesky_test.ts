@@ -75,6 +75,19 @@ Deno.test({
 });
 
 Deno.test({
+  name: "GPU solve falls back to the float64 CPU solve when float32 cannot resolve the system (κ = 1e12)",
+  ignore: !ctx,
+  async fn() {
+    const a = spdWithCondition(65, 1e12, 21);
+    const b = randomMatrix(65, 3, 22);
+    const got = await gpuSolveSPD(ctx!, a, b);
+    console.log(`webgpu solve n=65 κ=1e12: ${got.method}, ${got.refinementSteps} refinement steps`);
+    assert.match(got.method, /^cpu-f64 \(webgpu refinement did not converge\)/);
+    assert.equal(relativeMaxError(got.x, cpuSolveSPD(a, b).x), 0);
+  },
+});
+
+Deno.test({
   name: "GPU solve rejects a non-positive diagonal",
   ignore: !ctx,
   async fn() {
