@@ -81,7 +81,7 @@ export interface Backend {
   /** `softmax(Q·Kᵀ/√d_head)` per head, restricted to `input.keys`. */
   attentionProbabilities(input: CrossAttentionInput): Promise<AttentionProbabilities>;
   /**
-   * Loss on the restricted probabilities and exact `∂L/∂W_q`, `∂L/∂W_k`. For FMN's one global norm over
+   * Loss on the restricted probabilities and exact `∂L/∂W_q`, `∂L/∂W_k` (and `∂L/∂Q`, `∂L/∂K`). For FMN's one global norm over
    * several layers, `L = √(Σ_l S_l)`: call each layer with `"sumOfSquares"` and scale its gradients by
    * `1 / (2·√(Σ_l S_l))`.
    */
