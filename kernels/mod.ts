@@ -50,7 +50,12 @@ export {
   selectBackend,
   type SelectBackendOptions,
 } from "./select.ts";
-export { CpuBackend, type CpuBackendOptions, GRAM_PROVIDER_ROWS, type MatMulProvider } from "./cpu/backend.ts";
+export {
+  CpuBackend,
+  type CpuBackendOptions,
+  GRAM_PROVIDER_ROWS,
+  type MatMulProvider,
+} from "./cpu/backend.ts";
 export { WebGpuBackend, type WebGpuBackendOptions } from "./webgpu/backend.ts";
 export {
   type AdapterProbe,

@@ -163,6 +163,14 @@ export class GpuContext {
     this.#transient = [];
   }
 
+  /** `[start, end)` pieces of a float32 array of `length` values that each fit one binding. */
+  segments(length: number): [number, number][] {
+    const limit = Math.floor(this.maxBindingBytes / 4);
+    const out: [number, number][] = [];
+    for (let s = 0; s < length; s += limit) out.push([s, Math.min(length, s + limit)]);
+    return out;
+  }
+
   /** Workgroup counts for `items` invocations of `size`-wide groups, split over x and y to respect 65535. */
   static grid(items: number, size: number): [number, number] {
     const groups = Math.max(1, Math.ceil(items / size));
