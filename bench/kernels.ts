@@ -2,14 +2,15 @@
  * Benchmarks of the compute layer (suite "kernels"): GFLOP/s of the matrix product and of the SPD solve
  * at 768, 1024 and 2048 for each backend available here, plus one FMN attention-gradient step at
  * Stable Diffusion's 64×64-latent size. The WebGPU rows run on whatever adapter exists (a software
- * adapter is marked as such in the note). Run alone with `deno run -A bench/kernels.ts [sizes…]`.
+ * adapter is marked as such in the note). With a `matmulProvider` in the options, a `cpu+<provider>` backend
+ * is measured too. Run alone with `deno run -A bench/kernels.ts [sizes…] [--cpu-only]`.
  *
  * @module
  */
 
 import type { BenchRow, BenchSuite } from "./types.ts";
 import type { Backend } from "../kernels/backend.ts";
-import { CpuBackend } from "../kernels/cpu/backend.ts";
+import { CpuBackend, type CpuBackendOptions } from "../kernels/cpu/backend.ts";
 import { randomMatrix, spdWithCondition } from "../kernels/random.ts";
 import { WebGpuBackend } from "../kernels/webgpu/backend.ts";
 import { probeAdapter } from "../kernels/webgpu/device.ts";
@@ -27,8 +28,21 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return (performance.now() - start) / 1000;
 }
 
-async function backendsHere(): Promise<{ backend: Backend; label: string }[]> {
+/** What to measure. */
+export interface KernelBenchOptions {
+  /** Matrix sizes; default 768, 1024, 2048. */
+  sizes?: number[];
+  /** Also measure a CPU backend with these options (e.g. an ONNX Runtime `matmulProvider`). */
+  cpu?: CpuBackendOptions;
+  /** Skip WebGPU even when an adapter exists. */
+  cpuOnly?: boolean;
+}
+
+async function backendsHere(options: KernelBenchOptions): Promise<{ backend: Backend; label: string }[]> {
   const out: { backend: Backend; label: string }[] = [{ backend: new CpuBackend(), label: "cpu" }];
+  const provider = options.cpu?.matmulProvider;
+  if (provider) out.push({ backend: new CpuBackend(options.cpu), label: `cpu+${provider.name}` });
+  if (options.cpuOnly) return out;
   const probe = await probeAdapter();
   if (probe.status === "ok") {
     out.push({
@@ -42,9 +56,10 @@ async function backendsHere(): Promise<{ backend: Backend; label: string }[]> {
 }
 
 /** Measures the kernels at the given sizes. */
-export async function runKernelBench(sizes: number[] = [768, 1024, 2048]): Promise<BenchRow[]> {
+export async function runKernelBench(options: KernelBenchOptions = {}): Promise<BenchRow[]> {
+  const sizes = options.sizes ?? [768, 1024, 2048];
   const rows: BenchRow[] = [];
-  const backends = await backendsHere();
+  const backends = await backendsHere(options);
   for (const { backend, label } of backends) {
     // Warm-up: compile pipelines and let V8 optimise the CPU loops.
     await backend.matmul(randomMatrix(130, 70, 1), randomMatrix(70, 90, 2));
@@ -60,6 +75,11 @@ export async function runKernelBench(sizes: number[] = [768, 1024, 2048]): Promi
         unit: "GFLOP/s",
         note: `${seconds.toFixed(2)} s; ${backend.description}`,
       });
+    }
+    if (label.startsWith("cpu+")) {
+      // The provider only changes products; the solve and attention rows would repeat the cpu ones.
+      backend.dispose();
+      continue;
     }
     for (const n of sizes) {
       const spd = spdWithCondition(n, 1e4, n + 2);
@@ -110,8 +130,9 @@ export const suite: BenchSuite = {
 };
 
 if (import.meta.main) {
-  const sizes = Deno.args.length ? Deno.args.map(Number) : undefined;
-  for (const row of await runKernelBench(sizes)) {
+  const numbers = Deno.args.filter((a) => /^\d+$/.test(a)).map(Number);
+  const options = { sizes: numbers.length ? numbers : undefined, cpuOnly: Deno.args.includes("--cpu-only") };
+  for (const row of await runKernelBench(options)) {
     console.log(
       `${row.name.padEnd(40)} ${row.value.toFixed(2).padStart(10)} ${row.unit.padEnd(8)} ${row.note ?? ""}`,
     );

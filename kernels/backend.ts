@@ -71,11 +71,20 @@ export interface Backend {
   gram(x: Matrix, into?: Matrix64): Promise<Matrix64>;
   /** `Y[b] = A[b or 0]·X[b]` for each row `b` of `x`; returns `[x.rows, a.rows]`. */
   batchedMatVec(a: MatrixBatch, x: Matrix): Promise<Matrix>;
-  /** `X = A⁻¹·B` for symmetric positive-definite `A`, many right-hand sides; float64 answer. */
+  /**
+   * `X = A⁻¹·B` for symmetric positive-definite `A`, many right-hand sides; float64 answer. For the
+   * closed-form edits' right solve `W = M·K⁻¹`, pass `B = Mᵀ` and transpose the answer (`K` is symmetric).
+   * CPU: float64 Cholesky. WebGPU: float32 blocked Cholesky + float64 iterative refinement, agreeing with
+   * the CPU twin to ≤ 1e-8 relative (measured ≤ 2e-12 up to κ = 1e6; see `webgpu/cholesky.ts`).
+   */
   solveSPD(a: Matrix | Matrix64, b: Matrix | Matrix64, options?: SolveOptions): Promise<SolveResult>;
   /** `softmax(Q·Kᵀ/√d_head)` per head, restricted to `input.keys`. */
   attentionProbabilities(input: CrossAttentionInput): Promise<AttentionProbabilities>;
-  /** Loss on the restricted probabilities and exact `∂L/∂W_q`, `∂L/∂W_k`. */
+  /**
+   * Loss on the restricted probabilities and exact `∂L/∂W_q`, `∂L/∂W_k` (and `∂L/∂Q`, `∂L/∂K`). For FMN's one global norm over
+   * several layers, `L = √(Σ_l S_l)`: call each layer with `"sumOfSquares"` and scale its gradients by
+   * `1 / (2·√(Σ_l S_l))`.
+   */
   attentionGradient(input: CrossAttentionInput, loss: AttentionLossKind): Promise<AttentionGradient>;
   /** An AdamW optimizer over a copy of `params` (device-resident on WebGPU). */
   createAdamW(params: Float32Array, options: AdamWOptions): AdamWOptimizer;

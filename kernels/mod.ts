@@ -42,7 +42,7 @@ export {
   toFloat64,
   transpose,
 } from "./matrix.ts";
-export { randomMatrix, randomNormal, seededUniform, spdWithCondition } from "./random.ts";
+export { randomMatrix, randomNormal, seededUniform, spdWithCondition, type UniformSource } from "./random.ts";
 export {
   BACKEND_CHOICES,
   type BackendChoice,
@@ -50,6 +50,17 @@ export {
   selectBackend,
   type SelectBackendOptions,
 } from "./select.ts";
-export { CpuBackend, type CpuBackendOptions, type MatMulProvider } from "./cpu/backend.ts";
+export {
+  CpuBackend,
+  type CpuBackendOptions,
+  GRAM_PROVIDER_ROWS,
+  type MatMulProvider,
+} from "./cpu/backend.ts";
 export { WebGpuBackend, type WebGpuBackendOptions } from "./webgpu/backend.ts";
-export { type AdapterProbe, probeAdapter, webGpuUnavailableMessage } from "./webgpu/device.ts";
+export {
+  type AdapterProbe,
+  type GpuDevice,
+  probeAdapter,
+  webGpuUnavailableMessage,
+} from "./webgpu/device.ts";
+export { GpuContext, type UniformField } from "./webgpu/context.ts";

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import { cpuGram } from "./cpu/gram.ts";
+import { cpuMatmul } from "./cpu/matmul.ts";
 import { matrix, relativeMaxError } from "./matrix.ts";
+import { randomMatrix } from "./random.ts";
 import { parseBackendChoice, selectBackend } from "./select.ts";
 import { probeAdapter, webGpuUnavailableMessage } from "./webgpu/device.ts";
 
@@ -71,4 +74,24 @@ try { await selectBackend("webgpu"); console.log("opened"); } catch (e) { consol
   }).output();
   const text = new TextDecoder().decode(out.stdout);
   assert.match(text, /WebGPU is not enabled in this Deno run.*--unstable-webgpu/);
+});
+
+Deno.test("the cpu backend can route large Gram chunks through the provider, summing in float64", async () => {
+  let calls = 0;
+  const backend = await selectBackend("cpu", {
+    cpu: {
+      providerThreshold: 1,
+      gramViaProvider: true,
+      matmulProvider: {
+        name: "twin",
+        matmul(a, b, transA, transB) {
+          calls++;
+          return Promise.resolve(cpuMatmul(a, b, { transA, transB }));
+        },
+      },
+    },
+  });
+  const x = randomMatrix(5000, 9, 3); // two chunks of ≤ 4096 rows
+  assert.ok(relativeMaxError(await backend.gram(x), cpuGram(x)) < 1e-6);
+  assert.equal(calls, 2);
 });

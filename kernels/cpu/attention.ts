@@ -58,6 +58,10 @@ export interface AttentionGradient {
   gradWq: Matrix;
   /** `∂loss/∂W_k`, `[inner, d_ctx]`. */
   gradWk: Matrix;
+  /** `∂loss/∂Q`, `[n_q, inner]` (heads side by side; `∂loss/∂X = ∂Q·W_q` for earlier layers). */
+  gradQ: Matrix;
+  /** `∂loss/∂K`, `[n_k, inner]`. */
+  gradK: Matrix;
 }
 
 /** Validated sizes of a cross-attention input. */
@@ -214,8 +218,7 @@ export function cpuAttentionGradient(
   const gradWq = cpuMatmul(dQ, input.x, { transA: true });
   const gradWk = cpuMatmul(dK, input.context, { transA: true });
   if (factor !== 1) {
-    for (let i = 0; i < gradWq.data.length; i++) gradWq.data[i] *= factor;
-    for (let i = 0; i < gradWk.data.length; i++) gradWk.data[i] *= factor;
+    for (const g of [gradWq, gradWk, dQ, dK]) for (let i = 0; i < g.data.length; i++) g.data[i] *= factor;
   }
-  return { loss, sumOfSquares, gradWq, gradWk };
+  return { loss, sumOfSquares, gradWq, gradWk, gradQ: dQ, gradK: dK };
 }

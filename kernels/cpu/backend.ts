@@ -6,7 +6,7 @@
  */
 
 import type { Backend, MatMulCallOptions, SolveOptions } from "../backend.ts";
-import type { Matrix, Matrix64 } from "../matrix.ts";
+import { type Matrix, matrix, type Matrix64, matrix64 } from "../matrix.ts";
 import { type AdamWOptimizer, type AdamWOptions, CpuAdamW } from "./adamw.ts";
 import {
   type AttentionGradient,
@@ -42,7 +42,16 @@ export interface CpuBackendOptions {
   matmulProvider?: MatMulProvider;
   /** Multiply-adds (`m·k·n`) from which the provider is used; default 128³. */
   providerThreshold?: number;
+  /**
+   * Also compute large Gram matrices with the provider: float32 products over chunks of at most
+   * {@linkcode GRAM_PROVIDER_ROWS} rows, summed in float64 (the WebGPU backend's scheme). Default false:
+   * float64 throughout.
+   */
+  gramViaProvider?: boolean;
 }
+
+/** Rows per float32 chunk when a Gram matrix goes through the provider. */
+export const GRAM_PROVIDER_ROWS = 4096;
 
 /** Rounds every value to the nearest half-precision number (the f16 path's inputs). */
 export function roundToHalf(m: Matrix): Matrix {
@@ -59,6 +68,7 @@ export class CpuBackend implements Backend {
   readonly description: string;
   readonly #provider?: MatMulProvider;
   readonly #threshold: number;
+  readonly #gramViaProvider: boolean;
 
   /**
    * Makes a CPU backend, optionally with a native product provider.
@@ -75,6 +85,7 @@ export class CpuBackend implements Backend {
   constructor(options: CpuBackendOptions = {}) {
     this.#provider = options.matmulProvider;
     this.#threshold = options.providerThreshold ?? 128 ** 3;
+    this.#gramViaProvider = options.gramViaProvider ?? false;
     this.description = this.#provider
       ? `cpu (plain TypeScript; products ≥ ${this.#threshold} multiply-adds via ${this.#provider.name})`
       : "cpu (plain TypeScript)";
@@ -91,8 +102,24 @@ export class CpuBackend implements Backend {
   }
 
   /** `XᵀX` in float64. */
-  gram(x: Matrix, into?: Matrix64): Promise<Matrix64> {
-    return Promise.resolve(cpuGram(x, into));
+  async gram(x: Matrix, into?: Matrix64): Promise<Matrix64> {
+    const d = x.cols;
+    if (!this.#provider || !this.#gramViaProvider || x.rows * d * d < this.#threshold) {
+      return cpuGram(x, into);
+    }
+    if (into && (into.rows !== d || into.cols !== d)) {
+      throw new RangeError(
+        `gram: accumulator is [${into.rows}, ${into.cols}], X has ${d} columns: need [${d}, ${d}]`,
+      );
+    }
+    const out = into ?? matrix64(d, d);
+    for (let r0 = 0; r0 < x.rows; r0 += GRAM_PROVIDER_ROWS) {
+      const r1 = Math.min(x.rows, r0 + GRAM_PROVIDER_ROWS);
+      const chunk = matrix(r1 - r0, d, x.data.subarray(r0 * d, r1 * d));
+      const part = await this.#provider.matmul(chunk, chunk, true, false);
+      for (let i = 0; i < d * d; i++) out.data[i] += part.data[i];
+    }
+    return out;
   }
 
   /** Batched matrix–vector products. */

@@ -5,14 +5,21 @@
  * @module
  */
 
-import { type Matrix, type Matrix64, matrix64 } from "../matrix.ts";
+import { type Matrix, type Matrix64, matrix64, transpose } from "../matrix.ts";
+import { accumulateDotProducts } from "./matmul.ts";
+import { packedDotBlock } from "./dot_block.ts";
 
-/** Rows of the factor handled together (they share the loads of earlier rows). */
-const ROW_PAIR = 2;
+/** Block edge of the factorization and of the triangular solves. */
+const BLOCK = 64;
+/** Right-hand-side columns processed together by the solves (keeps a block of rows in cache). */
+const COLUMN_CHUNK = 256;
 
 /**
  * Factors an SPD matrix: returns the lower-triangular `L` (upper part zero) with `A = L·Lᵀ`.
  * Only the lower triangle of `a` is read. Throws when a pivot is not positive.
+ *
+ * Right-looking blocked algorithm: factor a 64-wide diagonal block, solve the panel below it, subtract
+ * the panel's outer product from the trailing lower triangle with the packed dot-product kernel.
  *
  * @example
  * ```ts
@@ -25,61 +32,120 @@ const ROW_PAIR = 2;
 export function choleskyFactor64(a: Matrix64): Matrix64 {
   const n = a.rows;
   if (a.cols !== n) throw new RangeError(`cholesky: matrix must be square, got [${a.rows}, ${a.cols}]`);
-  const l = new Float64Array(n * n);
-  const src = a.data;
-  // Row-oriented (Cholesky–Banachiewicz): row i of L needs only earlier rows, and every inner loop is a
-  // dot product of two contiguous rows. Two rows at a time share the loads of row j.
-  let i = 0;
-  for (; i + ROW_PAIR - 1 < n; i += ROW_PAIR) {
-    const r0 = i * n;
-    const r1 = r0 + n;
-    for (let j = 0; j < i; j++) {
-      const rj = j * n;
-      let s0 = src[r0 + j];
-      let s1 = src[r1 + j];
-      for (let p = 0; p < j; p++) {
-        const v = l[rj + p];
-        s0 -= l[r0 + p] * v;
-        s1 -= l[r1 + p] * v;
+  const w = Float64Array.from(a.data);
+  const panel = new Float64Array(n * BLOCK);
+  for (let k0 = 0; k0 < n; k0 += BLOCK) {
+    const k1 = Math.min(n, k0 + BLOCK);
+    const kb = k1 - k0;
+    factorDiagonalBlock(w, n, k0, k1);
+    // Panel: row i below the block solves x·L11ᵀ = w[i, k0..k1).
+    const rows = n - k1;
+    for (let r = 0; r < rows; r++) {
+      const ri = (k1 + r) * n;
+      const pr = r * kb;
+      for (let j = 0; j < kb; j++) {
+        const rj = (k0 + j) * n + k0;
+        let s = w[ri + k0 + j];
+        for (let p = 0; p < j; p++) s -= panel[pr + p] * w[rj + p];
+        const v = s / w[rj + j];
+        panel[pr + j] = v;
+        w[ri + k0 + j] = v;
       }
-      const d = l[rj + j];
-      l[r0 + j] = s0 / d;
-      l[r1 + j] = s1 / d;
     }
-    finishRow(l, src, n, i);
-    // Row i+1 still needs its entry in column i, then its own diagonal.
-    let s = src[r1 + i];
-    for (let p = 0; p < i; p++) s -= l[r1 + p] * l[r0 + p];
-    l[r1 + i] = s / l[r0 + i];
-    finishRow(l, src, n, i + 1);
-  }
-  for (; i < n; i++) {
-    const r0 = i * n;
-    for (let j = 0; j < i; j++) {
-      const rj = j * n;
-      let s = src[r0 + j];
-      for (let p = 0; p < j; p++) s -= l[r0 + p] * l[rj + p];
-      l[r0 + j] = s / l[rj + j];
+    // Trailing lower triangle: w[k1.., k1..] −= panel·panelᵀ, by column blocks of the panel.
+    const target = { out: w, base: k1 * n + k1, stride: n, sign: -1 as const };
+    for (let j0 = 0; j0 < rows; j0 += BLOCK) {
+      const j1 = Math.min(rows, j0 + BLOCK);
+      packedDotBlock(panel, panel.subarray(j0 * kb, j1 * kb), kb, j0, rows, j0, j1, target);
     }
-    finishRow(l, src, n, i);
   }
-  return matrix64(n, n, l);
+  for (let i = 0; i < n; i++) w.fill(0, i * n + i + 1, (i + 1) * n);
+  return matrix64(n, n, w);
 }
 
-function finishRow(l: Float64Array, src: Float64Array, n: number, i: number): void {
-  const r = i * n;
-  let s = src[r + i];
-  for (let p = 0; p < i; p++) s -= l[r + p] * l[r + p];
-  if (!(s > 0)) {
-    throw new RangeError(
-      `cholesky: matrix is not positive definite (pivot ${i} of ${n} is ${s}); add a ridge λI or check the input`,
-    );
+/** Unblocked Cholesky of the diagonal block `[k0, k1)` of `w` (earlier blocks already subtracted). */
+function factorDiagonalBlock(w: Float64Array, n: number, k0: number, k1: number): void {
+  for (let j = k0; j < k1; j++) {
+    const rj = j * n;
+    let d = w[rj + j];
+    for (let p = k0; p < j; p++) d -= w[rj + p] * w[rj + p];
+    if (!(d > 0)) {
+      throw new RangeError(
+        `cholesky: matrix is not positive definite (pivot ${j} of ${n} is ${d}); add a ridge λI or check the input`,
+      );
+    }
+    const pivot = Math.sqrt(d);
+    w[rj + j] = pivot;
+    for (let i = j + 1; i < k1; i++) {
+      const ri = i * n;
+      let s = w[ri + j];
+      for (let p = k0; p < j; p++) s -= w[ri + p] * w[rj + p];
+      w[ri + j] = s / pivot;
+    }
   }
-  l[r + i] = Math.sqrt(s);
+}
+
+/** `x[i, c0..c1) −= coef · x[p, c0..c1)`. */
+function axpyRow(
+  x: Float64Array,
+  m: number,
+  i: number,
+  p: number,
+  coef: number,
+  c0: number,
+  c1: number,
+): void {
+  const ri = i * m;
+  const rp = p * m;
+  for (let j = c0; j < c1; j++) x[ri + j] -= coef * x[rp + j];
+}
+
+/** Depth of the packed slices in the solves' block updates. */
+const SLICE = 256;
+
+/**
+ * `X[i0..i1, c0..c1) −= T · X[p0..p1, c0..c1)` where `T[i, p] = L[i, p]` (forward) or `L[p, i]`
+ * (backward, `transposed`), through packed float64 panels and {@linkcode packedDotBlock}.
+ */
+function subtractBlockProduct(
+  f: Float64Array,
+  n: number,
+  transposed: boolean,
+  x: Float64Array,
+  m: number,
+  rows: [number, number],
+  inner: [number, number],
+  cols: [number, number],
+): void {
+  const [i0, i1] = rows;
+  const [c0, c1] = cols;
+  const height = i1 - i0;
+  const target = { out: x, base: i0 * m + c0, stride: m, sign: -1 as const };
+  const aPack = new Float64Array(height * SLICE);
+  const bPack = new Float64Array(BLOCK * SLICE);
+  for (let p0 = inner[0]; p0 < inner[1]; p0 += SLICE) {
+    const p1 = Math.min(inner[1], p0 + SLICE);
+    const depth = p1 - p0;
+    for (let i = i0; i < i1; i++) {
+      const row = (i - i0) * depth;
+      if (transposed) { for (let p = p0; p < p1; p++) aPack[row + p - p0] = f[p * n + i]; }
+      else aPack.set(f.subarray(i * n + p0, i * n + p1), row);
+    }
+    for (let j0 = 0; j0 < c1 - c0; j0 += BLOCK) {
+      const j1 = Math.min(c1 - c0, j0 + BLOCK);
+      for (let j = j0; j < j1; j++) {
+        const col = (j - j0) * depth;
+        for (let p = p0; p < p1; p++) bPack[col + p - p0] = x[p * m + c0 + j];
+      }
+      packedDotBlock(aPack, bPack, depth, 0, height, j0, j1, target);
+    }
+  }
 }
 
 /**
- * Solves `L·Y = B` (forward) then `Lᵀ·X = Y` (backward) for all columns of `b`; returns `X`.
+ * Solves `L·Y = B` (forward) then `Lᵀ·X = Y` (backward) for all columns of `b`; returns `X`. Blocked:
+ * 64-row blocks; what earlier blocks contribute is one packed product per block, the rest is
+ * substitution inside the block; 256-column chunks keep the rows in cache.
  *
  * @example
  * ```ts
@@ -98,33 +164,32 @@ export function choleskySolve64(l: Matrix64, b: Matrix64): Matrix64 {
   }
   const x = Float64Array.from(b.data);
   const f = l.data;
-  for (let i = 0; i < n; i++) {
-    const ri = i * m;
-    for (let p = 0; p < i; p++) {
-      const c = f[i * n + p];
-      if (c === 0) continue;
-      const rp = p * m;
-      for (let j = 0; j < m; j++) x[ri + j] -= c * x[rp + j];
+  for (let c0 = 0; c0 < m; c0 += COLUMN_CHUNK) {
+    const c1 = Math.min(m, c0 + COLUMN_CHUNK);
+    for (let i0 = 0; i0 < n; i0 += BLOCK) {
+      const i1 = Math.min(n, i0 + BLOCK);
+      if (i0 > 0) subtractBlockProduct(f, n, false, x, m, [i0, i1], [0, i0], [c0, c1]);
+      for (let i = i0; i < i1; i++) {
+        for (let p = i0; p < i; p++) axpyRow(x, m, i, p, f[i * n + p], c0, c1);
+        const inv = 1 / f[i * n + i];
+        for (let j = c0; j < c1; j++) x[i * m + j] *= inv;
+      }
     }
-    const inv = 1 / f[i * n + i];
-    for (let j = 0; j < m; j++) x[ri + j] *= inv;
-  }
-  for (let i = n - 1; i >= 0; i--) {
-    const ri = i * m;
-    for (let p = i + 1; p < n; p++) {
-      const c = f[p * n + i];
-      if (c === 0) continue;
-      const rp = p * m;
-      for (let j = 0; j < m; j++) x[ri + j] -= c * x[rp + j];
+    for (let i1 = n; i1 > 0; i1 -= BLOCK) {
+      const i0 = Math.max(0, i1 - BLOCK);
+      if (i1 < n) subtractBlockProduct(f, n, true, x, m, [i0, i1], [i1, n], [c0, c1]);
+      for (let i = i1 - 1; i >= i0; i--) {
+        for (let p = i + 1; p < i1; p++) axpyRow(x, m, i, p, f[p * n + i], c0, c1);
+        const inv = 1 / f[i * n + i];
+        for (let j = c0; j < c1; j++) x[i * m + j] *= inv;
+      }
     }
-    const inv = 1 / f[i * n + i];
-    for (let j = 0; j < m; j++) x[ri + j] *= inv;
   }
   return matrix64(n, m, x);
 }
 
 /**
- * `B − A·X` in float64.
+ * `B − A·X` in float64 (packed dot-product kernel).
  *
  * @example
  * ```ts
@@ -135,18 +200,9 @@ export function choleskySolve64(l: Matrix64, b: Matrix64): Matrix64 {
  * ```
  */
 export function residual64(a: Matrix64, x: Matrix64, b: Matrix64): Matrix64 {
-  const n = a.rows;
-  const m = x.cols;
   const r = Float64Array.from(b.data);
-  for (let i = 0; i < n; i++) {
-    const ri = i * m;
-    for (let p = 0; p < a.cols; p++) {
-      const c = a.data[i * a.cols + p];
-      const rp = p * m;
-      for (let j = 0; j < m; j++) r[ri + j] -= c * x.data[rp + j];
-    }
-  }
-  return matrix64(n, m, r);
+  accumulateDotProducts(a.data, transpose(x).data, a.rows, x.cols, a.cols, r, false, -1);
+  return matrix64(a.rows, x.cols, r);
 }
 
 /** Frobenius norm. */

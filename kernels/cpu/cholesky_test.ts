@@ -39,3 +39,10 @@ Deno.test("Cholesky rejects a matrix that is not positive definite, naming the p
   );
   assert.throws(() => cpuSolveSPD(matrix64(2, 2), matrix64(3, 1)), /B has 3 rows/);
 });
+
+Deno.test("blocked solve handles more right-hand sides than one column chunk", () => {
+  const a = spdWithCondition(150, 1e3, 77);
+  const b = matrix64(150, 300, randomNormal(150 * 300, 78));
+  const result = cpuSolveSPD(a, b);
+  assert.ok(result.relativeResidual < 1e-13, `residual ${result.relativeResidual}`);
+});

@@ -8,7 +8,8 @@
 /** Reductions over a vector. */
 export type ReductionKind = "sum" | "sumOfSquares" | "maxAbs";
 
-function checkSameLength(a: Float32Array, b: Float32Array, what: string): void {
+/** Throws unless both arrays have the same length, naming the operation. */
+export function checkSameLength(a: Float32Array, b: Float32Array, what: string): void {
   if (a.length !== b.length) throw new RangeError(`${what}: lengths differ (${a.length} vs ${b.length})`);
 }
 

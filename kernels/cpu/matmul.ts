@@ -10,6 +10,7 @@
  */
 
 import { type Matrix, matrix, type Matrix64, matrix64, transpose } from "../matrix.ts";
+import { packedDotBlock } from "./dot_block.ts";
 
 /** Transpose flags of a matrix product. */
 export interface MatMulOptions {
@@ -39,81 +40,30 @@ const N_BLOCK = 64;
 
 /**
  * Adds `A · Btᵀ` into `out` (float64, `m × n`), where `A` is `m × k` and `Bt` is `n × k`, both row-major.
- * With `upperOnly`, only entries with `j ≥ i` are guaranteed (a symmetric product's upper triangle).
+ * With `upperOnly`, only entries with `j ≥ i` are guaranteed (a symmetric product's upper triangle);
+ * with `sign` −1 the products are subtracted. Operands (float32 or float64) are packed slice by slice into float64 panels for {@linkcode packedDotBlock}.
  */
 export function accumulateDotProducts(
-  a: Float32Array,
-  bt: Float32Array,
+  a: Float32Array | Float64Array,
+  bt: Float32Array | Float64Array,
   m: number,
   n: number,
   k: number,
   out: Float64Array,
   upperOnly = false,
+  sign: 1 | -1 = 1,
 ): void {
+  const aPack = new Float64Array(m * Math.min(k, K_BLOCK));
+  const bPack = new Float64Array(N_BLOCK * Math.min(k, K_BLOCK));
+  const target = { out, base: 0, stride: n, sign };
   for (let k0 = 0; k0 < k; k0 += K_BLOCK) {
     const k1 = Math.min(k, k0 + K_BLOCK);
+    const kb = k1 - k0;
+    for (let i = 0; i < m; i++) aPack.set(a.subarray(i * k + k0, i * k + k1), i * kb);
     for (let j0 = 0; j0 < n; j0 += N_BLOCK) {
       const j1 = Math.min(n, j0 + N_BLOCK);
-      const iEnd = upperOnly ? Math.min(m, j1) : m;
-      let i = 0;
-      for (; i + 1 < iEnd; i += 2) {
-        const a0 = i * k;
-        const a1 = a0 + k;
-        const o0 = i * n;
-        const o1 = o0 + n;
-        let j = j0;
-        for (; j + 3 < j1; j += 4) {
-          const b0 = j * k;
-          const b1 = b0 + k;
-          const b2 = b1 + k;
-          const b3 = b2 + k;
-          let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
-          for (let p = k0; p < k1; p++) {
-            const x0 = a[a0 + p];
-            const x1 = a[a1 + p];
-            const y0 = bt[b0 + p];
-            const y1 = bt[b1 + p];
-            const y2 = bt[b2 + p];
-            const y3 = bt[b3 + p];
-            s00 += x0 * y0;
-            s01 += x0 * y1;
-            s02 += x0 * y2;
-            s03 += x0 * y3;
-            s10 += x1 * y0;
-            s11 += x1 * y1;
-            s12 += x1 * y2;
-            s13 += x1 * y3;
-          }
-          out[o0 + j] += s00;
-          out[o0 + j + 1] += s01;
-          out[o0 + j + 2] += s02;
-          out[o0 + j + 3] += s03;
-          out[o1 + j] += s10;
-          out[o1 + j + 1] += s11;
-          out[o1 + j + 2] += s12;
-          out[o1 + j + 3] += s13;
-        }
-        for (; j < j1; j++) {
-          const b0 = j * k;
-          let s0 = 0, s1 = 0;
-          for (let p = k0; p < k1; p++) {
-            const y = bt[b0 + p];
-            s0 += a[a0 + p] * y;
-            s1 += a[a1 + p] * y;
-          }
-          out[o0 + j] += s0;
-          out[o1 + j] += s1;
-        }
-      }
-      for (; i < iEnd; i++) {
-        const a0 = i * k;
-        for (let j = j0; j < j1; j++) {
-          const b0 = j * k;
-          let s = 0;
-          for (let p = k0; p < k1; p++) s += a[a0 + p] * bt[b0 + p];
-          out[i * n + j] += s;
-        }
-      }
+      for (let j = j0; j < j1; j++) bPack.set(bt.subarray(j * k + k0, j * k + k1), (j - j0) * kb);
+      packedDotBlock(aPack, bPack, kb, 0, upperOnly ? Math.min(m, j1) : m, j0, j1, target);
     }
   }
 }

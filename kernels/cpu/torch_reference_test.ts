@@ -8,6 +8,13 @@ interface Dense {
   cols: number;
   data: number[];
 }
+interface Gradients {
+  loss: number;
+  gradWq: number[];
+  gradWk: number[];
+  gradQ: number[];
+  gradK: number[];
+}
 interface AttentionCase {
   heads: number;
   keys: number[];
@@ -16,8 +23,8 @@ interface AttentionCase {
   wq: Dense;
   wk: Dense;
   probabilities: number[];
-  sumOfSquares: { loss: number; gradWq: number[]; gradWk: number[] };
-  norm: { loss: number; gradWq: number[]; gradWk: number[] };
+  sumOfSquares: Gradients;
+  norm: Gradients;
 }
 interface Fixture {
   attention: AttentionCase[];
@@ -39,7 +46,7 @@ function maxRelative(actual: ArrayLike<number>, expected: number[]): number {
   return diff / scale;
 }
 
-Deno.test("attention probabilities and gradients match PyTorch autograd (diffusers head layout)", () => {
+Deno.test("attention probabilities and gradients (W_q, W_k, Q, K) match PyTorch autograd (diffusers head layout)", () => {
   for (const c of fixture.attention) {
     const input: CrossAttentionInput = {
       x: dense(c.x),
@@ -59,6 +66,8 @@ Deno.test("attention probabilities and gradients match PyTorch autograd (diffuse
       );
       assert.ok(maxRelative(got.gradWq.data, want.gradWq) < 1e-4, `${kind} dWq`);
       assert.ok(maxRelative(got.gradWk.data, want.gradWk) < 1e-4, `${kind} dWk`);
+      assert.ok(maxRelative(got.gradQ.data, want.gradQ) < 1e-4, `${kind} dQ`);
+      assert.ok(maxRelative(got.gradK.data, want.gradK) < 1e-4, `${kind} dK`);
     }
   }
 });

@@ -224,10 +224,12 @@ export async function gpuAttentionGradient(
     ldc: cc,
     transA: true,
   });
-  const [partials, wq, wk] = await ctx.readMany(p.encoder, [
+  const [partials, wq, wk, gq, gk] = await ctx.readMany(p.encoder, [
     [partial, rows * 4],
     [gradWq, s.inner * cx * 4],
     [gradWk, s.inner * cc * 4],
+    [dq, s.queries * s.inner * 4],
+    [dk, s.tokens * s.inner * 4],
   ]);
   for (const b of [...p.owned, dz, dq, dk, partial, dummy, gradWq, gradWk]) b.destroy();
   let sumOfSquares = 0;
@@ -235,8 +237,14 @@ export async function gpuAttentionGradient(
   const loss = lossKind === "norm" ? Math.sqrt(sumOfSquares) : sumOfSquares;
   if (lossKind === "norm") {
     const factor = sumOfSquares > 0 ? 1 / (2 * Math.sqrt(sumOfSquares)) : 0;
-    for (let i = 0; i < wq.length; i++) wq[i] *= factor;
-    for (let i = 0; i < wk.length; i++) wk[i] *= factor;
+    for (const g of [wq, wk, gq, gk]) for (let i = 0; i < g.length; i++) g[i] *= factor;
   }
-  return { loss, sumOfSquares, gradWq: matrix(s.inner, cx, wq), gradWk: matrix(s.inner, cc, wk) };
+  return {
+    loss,
+    sumOfSquares,
+    gradWq: matrix(s.inner, cx, wq),
+    gradWk: matrix(s.inner, cc, wk),
+    gradQ: matrix(s.queries, s.inner, gq),
+    gradK: matrix(s.tokens, s.inner, gk),
+  };
 }

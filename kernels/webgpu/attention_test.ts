@@ -39,6 +39,9 @@ Deno.test({
         const eq = relativeMaxError(g.gradWq, w.gradWq);
         const ek = relativeMaxError(g.gradWk, w.gradWk);
         assert.ok(eq < 1e-3 && ek < 1e-3, `nq=${nq} ${loss}: dWq ${eq}, dWk ${ek}`);
+        const eQ = relativeMaxError(g.gradQ, w.gradQ);
+        const eK = relativeMaxError(g.gradK, w.gradK);
+        assert.ok(eQ < 1e-3 && eK < 1e-3, `nq=${nq} ${loss}: dQ ${eQ}, dK ${eK}`);
       }
     }
   },

@@ -21,7 +21,9 @@ import { gpuAttentionGradient, gpuAttentionProbabilities } from "./attention.ts"
 import { gpuSolveSPD } from "./cholesky.ts";
 import { GpuContext } from "./context.ts";
 import { type AdapterProbe, openDevice } from "./device.ts";
-import { GpuAdamW, gpuBatchedMatVec, gpuCombine, gpuDot, gpuMultiply, gpuReduce } from "./elementwise.ts";
+import { GpuAdamW } from "./adamw.ts";
+import { gpuBatchedMatVec } from "./batched_matvec.ts";
+import { gpuCombine, gpuDot, gpuMultiply, gpuReduce } from "./elementwise.ts";
 import { gpuGram, gpuMatmul } from "./gemm.ts";
 
 /** Options of the WebGPU backend. */

@@ -240,6 +240,10 @@ export async function gpuSolveSPD(
   if (n === 0 || m === 0) {
     return { x: matrix64(n, m), relativeResidual: 0, refinementSteps: 0, method: "webgpu" };
   }
+  if (n * n * 4 > ctx.maxBindingBytes) {
+    // The factor must live in one binding; beyond that (n ≳ 5800 at 128 MiB) the float64 CPU path runs.
+    return { ...cpuSolveSPD(a64, b64), method: "cpu-f64 (matrix exceeds the WebGPU storage-binding limit)" };
+  }
   const scale = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const d = a64.data[i * n + i];
@@ -263,8 +267,9 @@ export async function gpuSolveSPD(
     const scaledB64 = matrix64(n, m, scaledB);
     let r: Float64Array = scaledB;
     let previous = Infinity;
+    let last = Infinity;
     let steps = 0;
-    let converged = false;
+    let outcome: "converged" | "stalled" | "failed" = "stalled";
     for (let iteration = 0; iteration <= maxSteps; iteration++) {
       const d = await solveColumns(ctx, factor, r, m);
       let dNorm = 0;
@@ -274,17 +279,21 @@ export async function gpuSolveSPD(
         dNorm += d[i] * d[i];
         xNorm += x[i] * x[i];
       }
-      r = residual64(scaledA64, matrix64(n, m, x), scaledB64).data;
       steps = iteration;
-      const correction = xNorm === 0 ? 0 : Math.sqrt(dNorm / xNorm);
-      if (!Number.isFinite(correction) || (iteration > 1 && correction > previous)) break;
-      if (correction <= tolerance) {
-        converged = true;
+      last = xNorm === 0 ? 0 : Math.sqrt(dNorm / xNorm);
+      if (!Number.isFinite(last)) {
+        outcome = "failed";
         break;
       }
-      previous = correction;
+      r = residual64(scaledA64, matrix64(n, m, x), scaledB64).data;
+      if (last <= tolerance) {
+        outcome = "converged";
+        break;
+      }
+      if (iteration > 1 && last > previous) break;
+      previous = last;
     }
-    if (!converged && !(previous < 1e-6)) {
+    if (outcome === "failed" || (outcome === "stalled" && !(last < 1e-6))) {
       // Float32 could not resolve this system (κ far beyond 1e6, or not SPD in float32): use float64.
       const fallback = cpuSolveSPD(a64, b64);
       return { ...fallback, refinementSteps: steps, method: "cpu-f64 (webgpu refinement did not converge)" };
@@ -303,7 +312,9 @@ export async function gpuSolveSPD(
       x: out,
       relativeResidual: bNorm === 0 ? 0 : Math.sqrt(residualNorm) / bNorm,
       refinementSteps: steps,
-      method: "webgpu-f32+f64-refinement",
+      method: factor.clampedPivots
+        ? `webgpu-f32+f64-refinement (${factor.clampedPivots} float32 pivots clamped)`
+        : "webgpu-f32+f64-refinement",
     };
   } finally {
     factor.buffer.destroy();

@@ -66,6 +66,24 @@ Deno.test({
     const b = randomMatrix(n, 200, 10); // 20000 floats > 16384
     const got = await gpuSolveSPD(small!, a, b);
     assert.ok(relativeMaxError(got.x, cpuSolveSPD(a, b).x) < 1e-8);
+    assert.equal(got.method, "webgpu-f32+f64-refinement");
+    // A matrix that cannot fit one binding is solved on the CPU, and the result says so.
+    const big = spdWithCondition(130, 10, 11);
+    const fallback = await gpuSolveSPD(small!, big, randomMatrix(130, 2, 12));
+    assert.match(fallback.method, /^cpu-f64 \(matrix exceeds/);
+  },
+});
+
+Deno.test({
+  name: "GPU solve falls back to the float64 CPU solve when float32 cannot resolve the system (κ = 1e12)",
+  ignore: !ctx,
+  async fn() {
+    const a = spdWithCondition(65, 1e12, 21);
+    const b = randomMatrix(65, 3, 22);
+    const got = await gpuSolveSPD(ctx!, a, b);
+    console.log(`webgpu solve n=65 κ=1e12: ${got.method}, ${got.refinementSteps} refinement steps`);
+    assert.match(got.method, /^cpu-f64 \(webgpu refinement did not converge\)/);
+    assert.equal(relativeMaxError(got.x, cpuSolveSPD(a, b).x), 0);
   },
 });
 

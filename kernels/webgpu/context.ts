@@ -20,6 +20,8 @@ export class GpuContext {
   /** Whether `shader-f16` is enabled. */
   readonly hasF16: boolean;
   readonly #pipelines = new Map<string, GPUComputePipeline>();
+  /** Uniform buffers of recorded-but-not-yet-submitted work, destroyed once it is submitted. */
+  #transient: GPUBuffer[] = [];
 
   /**
    * Wraps an opened device. `maxBindingBytes` lowers the binding limit (to exercise splitting in tests).
@@ -103,6 +105,7 @@ export class GpuContext {
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
     this.device.queue.writeBuffer(buffer, 0, raw);
+    this.#transient.push(buffer);
     return buffer;
   }
 
@@ -138,7 +141,7 @@ export class GpuContext {
       encoder.copyBufferToBuffer(buffer, 0, s, 0, size);
       return s;
     });
-    this.device.queue.submit([encoder.finish()]);
+    this.submit(encoder);
     const out: Float32Array[] = [];
     for (let i = 0; i < staging.length; i++) {
       await staging[i].mapAsync(GPUMapMode.READ);
@@ -146,6 +149,25 @@ export class GpuContext {
       staging[i].unmap();
       staging[i].destroy();
     }
+    return out;
+  }
+
+  /**
+   * Submits `encoder` and releases the uniform buffers recorded so far. Every wrapper records and
+   * submits without awaiting in between, so all those uniforms belong to submitted work (WebGPU defers
+   * the actual destruction until that work completes).
+   */
+  submit(encoder: GPUCommandEncoder): void {
+    this.device.queue.submit([encoder.finish()]);
+    for (const buffer of this.#transient) buffer.destroy();
+    this.#transient = [];
+  }
+
+  /** `[start, end)` pieces of a float32 array of `length` values that each fit one binding. */
+  segments(length: number): [number, number][] {
+    const limit = Math.floor(this.maxBindingBytes / 4);
+    const out: [number, number][] = [];
+    for (let s = 0; s < length; s += limit) out.push([s, Math.min(length, s + limit)]);
     return out;
   }
 

@@ -41,9 +41,12 @@ export async function probeAdapter(): Promise<AdapterProbe> {
     adapter = null;
   }
   if (!adapter) return { status: "no-adapter", isFallback: false, description: "" };
-  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  // Deno 2.x reports the fallback flag in `info`; older WebGPU drafts had it on the adapter itself.
+  const info = (adapter.info ?? {}) as Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean };
+  const legacy = adapter as GPUAdapter & { isFallbackAdapter?: boolean };
   const description = [info.description, info.vendor && `vendor ${info.vendor}`].filter(Boolean).join(", ");
-  const isFallback = info.isFallbackAdapter === true || SOFTWARE_NAMES.test(info.description ?? "");
+  const isFallback = info.isFallbackAdapter === true || legacy.isFallbackAdapter === true ||
+    SOFTWARE_NAMES.test(info.description ?? "");
   return { status: "ok", adapter, isFallback, description: description || "unnamed adapter" };
 }
 

@@ -4,7 +4,9 @@ import { cpuBatchedMatVec } from "../cpu/batched_matvec.ts";
 import { cpuCombine, cpuDot, cpuMultiply, cpuReduce } from "../cpu/elementwise.ts";
 import { matrix, relativeMaxError } from "../matrix.ts";
 import { randomMatrix } from "../random.ts";
-import { GpuAdamW, gpuBatchedMatVec, gpuCombine, gpuDot, gpuMultiply, gpuReduce } from "./elementwise.ts";
+import { GpuAdamW } from "./adamw.ts";
+import { gpuBatchedMatVec } from "./batched_matvec.ts";
+import { gpuCombine, gpuDot, gpuMultiply, gpuReduce } from "./elementwise.ts";
 import { gpuForTests } from "./test_support.ts";
 
 const ctx = await gpuForTests();

@@ -3,6 +3,7 @@ import { cpuGram } from "../cpu/gram.ts";
 import { cpuMatmul } from "../cpu/matmul.ts";
 import { relativeMaxError } from "../matrix.ts";
 import { randomMatrix } from "../random.ts";
+import { GpuContext } from "./context.ts";
 import { gpuGram, gpuMatmul } from "./gemm.ts";
 import { gpuForTests } from "./test_support.ts";
 
@@ -57,11 +58,14 @@ Deno.test({
       ...m,
       data: m.data.map((v) => Math.f16round(v)),
     });
-    const a = randomMatrix(70, 45, 21);
-    const b = randomMatrix(45, 33, 22);
-    const got = await gpuMatmul(ctx!, a, b, {}, true);
-    const err = relativeMaxError(got, cpuMatmul(round(a), round(b)));
-    assert.ok(err < 1e-5, `f16 error ${err}`);
+    // Odd element counts exercise the padded upload of 2-byte values.
+    for (const [m, k, n] of [[1, 1, 1], [7, 5, 3], [70, 45, 33]]) {
+      const a = randomMatrix(m, k, 21 + m);
+      const b = randomMatrix(k, n, 22 + n);
+      const got = await gpuMatmul(ctx!, a, b, {}, true);
+      const err = relativeMaxError(got, cpuMatmul(round(a), round(b)));
+      assert.ok(err < 1e-5, `f16 [${m},${k},${n}] error ${err}`);
+    }
   },
 });
 
@@ -81,6 +85,13 @@ Deno.test({
     const err = relativeMaxError(await gpuGram(small!, x, start), want);
     assert.ok(err < 1e-5, `chunked gram: ${err}`);
   },
+});
+
+Deno.test("dispatch grids stay within 65535 workgroups per dimension", () => {
+  assert.deepEqual(GpuContext.grid(1, 64), [1, 1]);
+  assert.deepEqual(GpuContext.grid(65535 * 64, 64), [65535, 1]);
+  const [x, y] = GpuContext.grid(65535 * 64 + 1, 64);
+  assert.ok(x <= 65535 && y === 2 && x * y * 64 >= 65535 * 64 + 1);
 });
 
 Deno.test({

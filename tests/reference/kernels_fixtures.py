@@ -2,7 +2,7 @@
 
 - Cross-attention (diffusers layout: Q = X·Wqᵀ, K = E·Wkᵀ, heads split as reshape(n, heads, d_head)),
   P = softmax(QKᵀ/√d_head); loss on P[:, :, keys] as sum of squares and as the global L2 norm (FMN);
-  gradients w.r.t. Wq and Wk by autograd in float64.
+  gradients w.r.t. Wq, Wk, Q and K by autograd in float64.
 - torch.optim.AdamW over 5 steps in float32.
 
 Run: python tests/reference/kernels_fixtures.py  (pinned versions in tests/reference/requirements.txt)
@@ -34,8 +34,12 @@ def attention_case(n_q, c, n_k, d_ctx, inner, heads, keys):
     for kind in ["sumOfSquares", "norm"]:
         wq64 = wq.double().requires_grad_(True)
         wk64 = wk.double().requires_grad_(True)
-        q = (x.double() @ wq64.T).reshape(n_q, heads, d).permute(1, 0, 2)
-        k = (e.double() @ wk64.T).reshape(n_k, heads, d).permute(1, 0, 2)
+        q_flat = x.double() @ wq64.T
+        k_flat = e.double() @ wk64.T
+        q_flat.retain_grad()
+        k_flat.retain_grad()
+        q = q_flat.reshape(n_q, heads, d).permute(1, 0, 2)
+        k = k_flat.reshape(n_k, heads, d).permute(1, 0, 2)
         p = torch.softmax(q @ k.transpose(1, 2) / d ** 0.5, dim=-1)
         chosen = p[:, :, keys]
         loss = (chosen ** 2).sum() if kind == "sumOfSquares" else torch.linalg.vector_norm(chosen)
@@ -44,6 +48,8 @@ def attention_case(n_q, c, n_k, d_ctx, inner, heads, keys):
             "loss": loss.item(),
             "gradWq": wq64.grad.flatten().tolist(),
             "gradWk": wk64.grad.flatten().tolist(),
+            "gradQ": q_flat.grad.flatten().tolist(),
+            "gradK": k_flat.grad.flatten().tolist(),
         }
         result["probabilities"] = chosen.detach().flatten().tolist()
     return result
@@ -74,5 +80,18 @@ fixture = {
     "adamw": adamw_case(),
 }
 out.parent.mkdir(parents=True, exist_ok=True)
-out.write_text(json.dumps(fixture))
+
+
+def compact(value):
+    """9 significant digits: exact for float32 inputs, far below the tests' tolerances for float64 results."""
+    if isinstance(value, float):
+        return float(f"{value:.9g}")
+    if isinstance(value, list):
+        return [compact(v) for v in value]
+    if isinstance(value, dict):
+        return {k: compact(v) for k, v in value.items()}
+    return value
+
+
+out.write_text(json.dumps(compact(fixture), separators=(",", ":")))
 print(f"wrote {out} ({out.stat().st_size} bytes)")
