@@ -55,5 +55,7 @@ export function parseBackends(value?: string): BackendChoices {
  * ```
  */
 export function computeBackend(choices: BackendChoices): Promise<Backend> {
-  return selectBackend(choices.compute, { cpu: { matmulProvider: ortMatMulProvider(choices.runtime) } });
+  return selectBackend(choices.compute, {
+    cpu: { matmulProvider: ortMatMulProvider(choices.runtime), gramViaProvider: true },
+  });
 }

@@ -123,33 +123,11 @@ function stackWeights(weights: EditedWeight[], d: number): Matrix {
   return matrix(rows, d, data);
 }
 
-/**
- * XᵀX (d×d) in float64 for a tall X: blocks of rows are multiplied as float32 on the backend (ONNX Runtime
- * behind the CPU backend, or the GPU) and the block products accumulated in float64 — exact enough for the
- * ridge-regularised solves, and two orders of magnitude faster than a plain float64 loop.
- */
-export async function blockedGram(backend: Backend, x: Matrix): Promise<Matrix64> {
-  const d = x.cols;
-  if (x.rows * d * d < 64 ** 3) return await backend.gram(x);
-  const out = new Float64Array(d * d);
-  const block = 2048;
-  for (let r0 = 0; r0 < x.rows; r0 += block) {
-    const r1 = Math.min(x.rows, r0 + block);
-    const part = matrix(r1 - r0, d, x.data.subarray(r0 * d, r1 * d));
-    const g = await backend.matmul(part, part, { transA: true });
-    for (let i = 0; i < out.length; i++) out[i] += g.data[i];
-  }
-  for (let i = 0; i < d; i++) {
-    for (let j = 0; j < i; j++) out[i * d + j] = out[j * d + i] = 0.5 * (out[i * d + j] + out[j * d + i]);
-  }
-  return matrix64(d, d, out);
-}
-
 /** Σ rowsᵀrows (d×d) of many row blocks. */
 async function gramOf(backend: Backend, blocks: Matrix64[], d: number): Promise<Matrix64> {
   if (!blocks.length) return matrix64(d, d);
   const all = vstack64(blocks);
-  return await blockedGram(backend, matrix(all.rows, all.cols, Float32Array.from(all.data)));
+  return await backend.gram(matrix(all.rows, all.cols, Float32Array.from(all.data)));
 }
 
 /**
@@ -291,7 +269,7 @@ export async function closedFormErase(
     done = phase("rece-weight-gram");
     const { gram: weightGram } = await cache.getOrCompute(
       GramCache.key(["weights", model.hash, weights.map((w) => w.module)]),
-      () => blockedGram(backend, stacked),
+      () => backend.gram(stacked),
     );
     const receTexts = settings.recePreserve;
     const receEnc = await model.encode(receTexts);
