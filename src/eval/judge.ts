@@ -47,7 +47,10 @@ export class Judge {
    * const judge = await Judge.open("conceptbench/toy/judge/judge.onnx");
    * ```
    */
-  static async open(onnxPath: string, options: { backend?: BackendName; labelsPath?: string } = {}): Promise<Judge> {
+  static async open(
+    onnxPath: string,
+    options: { backend?: BackendName; labelsPath?: string } = {},
+  ): Promise<Judge> {
     const labelsPath = options.labelsPath ?? join(dirname(onnxPath), "labels.json");
     let labels: JudgeLabels;
     try {
@@ -56,13 +59,17 @@ export class Judge {
       throw new Error(`${labelsPath}: cannot read the judge's labels: ${(e as Error).message}`);
     }
     if (!labels?.input?.name || !labels.outputs || labels.input.shape?.length !== 4) {
-      throw new Error(`${labelsPath}: expected {input: {name, shape: [N, 3, H, W], range}, outputs: {head: labels}}`);
+      throw new Error(
+        `${labelsPath}: expected {input: {name, shape: [N, 3, H, W], range}, outputs: {head: labels}}`,
+      );
     }
     const bytes = await readFile(onnxPath).catch((e) => {
       throw new Error(`${onnxPath}: cannot read the judge: ${(e as Error).message}`);
     });
     const { size } = await stat(onnxPath);
-    const session = await createSession({ model: new Uint8Array(bytes), weightBytes: size }, { backend: options.backend });
+    const session = await createSession({ model: new Uint8Array(bytes), weightBytes: size }, {
+      backend: options.backend,
+    });
     return new Judge(labels, session);
   }
 
@@ -93,12 +100,15 @@ export class Judge {
       for (let y = 0; y < h; y++) {
         for (let x = 0; x < w; x++) {
           for (let c = 0; c < 3; c++) {
-            data[((b * 3 + c) * h + y) * w + x] = lo + (hi - lo) * img.data[(y * w + x) * img.channels + c] / 255;
+            data[((b * 3 + c) * h + y) * w + x] = lo +
+              (hi - lo) * img.data[(y * w + x) * img.channels + c] / 255;
           }
         }
       }
     });
-    const out = await this.#session.run({ [this.labels.input.name]: { dtype: "float32", dims: [n, 3, h, w], data } });
+    const out = await this.#session.run({
+      [this.labels.input.name]: { dtype: "float32", dims: [n, 3, h, w], data },
+    });
     const verdicts: JudgeVerdict[] = Array.from({ length: n }, () => ({}));
     for (const [head, names] of Object.entries(this.labels.outputs)) {
       const logits = out[head]?.data as Float32Array | undefined;

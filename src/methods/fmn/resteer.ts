@@ -1,0 +1,233 @@
+/**
+ * Forget-Me-Not attention re-steering, local form: every step, the UNet runs forward (ONNX Runtime) on a
+ * noised reference latent with the concept's prompt; each cross-attention layer's own probabilities
+ * P = softmax(Q·Kᵀ/√d) at the concept's token positions give the loss, and its exact gradient with respect
+ * to that layer's `to_q` and `to_k` (kernels: `attentionGradient`) drives AdamW. The forward pass is re-run
+ * every step, so later layers see the updated earlier ones.
+ *
+ * How this differs from the reference (which back-propagates through the whole UNet): there, a layer's
+ * loss also moves every weight upstream of its queries (resnets, self-attention, earlier layers' to_v and
+ * to_out); here each layer's to_q/to_k answer only for that layer's own attention. The loss and its
+ * gradients with respect to to_q/to_k are the same for a given forward pass; the other parameters stay
+ * fixed, so the patch touches only to_q/to_k of the cross-attention layers.
+ *
+ * Loss: the reference's one global L2 norm over all selected probabilities of all layers,
+ * L = √(Σ_l S_l) with S_l = Σ P_l[h, q, k∈𝒦]², or (option) the per-layer sum Σ_l √S_l.
+ *
+ * @module
+ */
+import type { Backend } from "../../../kernels/backend.ts";
+import { matrix } from "../../../kernels/matrix.ts";
+import type { AdamWOptimizer } from "../../../kernels/cpu/adamw.ts";
+import { Random } from "../../sample/random.ts";
+
+/** One cross-attention layer as the method sees it. */
+export interface ProbeLayer {
+  /** diffusers module path of the attn2 module. */
+  module: string;
+  /** Heads. */
+  heads: number;
+  /** Query width C (= inner width). */
+  channels: number;
+  /** Width of the text context. */
+  contextDim: number;
+}
+
+/** Runs the UNet forward and returns what enters each cross-attention layer. */
+export interface AttentionProbe {
+  /** The layers, in the order `queryInputs` returns them. */
+  layers: ProbeLayer[];
+  /** Latent shape [4, h, w] the probe was built for. */
+  latentShape: [number, number, number];
+  /**
+   * One UNet evaluation (batch 1) with the given to_q / to_k weights (diffusers weight names) in place of the
+   * checkpoint's; returns, per layer, the hidden states entering attn2 as [queries, C].
+   */
+  queryInputs(
+    latents: Float32Array,
+    timestep: number,
+    context: Float32Array,
+    weights: ReadonlyMap<string, Float32Array>,
+  ): Promise<Float32Array[]>;
+}
+
+/** One concept to re-steer: its prompt's context rows and the key positions to steer away from. */
+export interface ResteerTarget {
+  /** The concept. */
+  concept: string;
+  /** Text embeddings of its prompt, 77 × d. */
+  context: Float32Array;
+  /** Marked key positions (concept tokens + end-of-text per policy). */
+  positions: number[];
+  /** The concept's own token positions (for the attention-mass report). */
+  conceptPositions: number[];
+  /** Clean reference latents z₀ ([4, h, w] each, already times the VAE scaling factor). */
+  latents: Float32Array[];
+}
+
+/** Settings of {@linkcode resteer}. */
+export interface ResteerOptions {
+  /** Compute backend. */
+  backend: Backend;
+  /** Steps (default 35 per concept). */
+  steps: number;
+  /** AdamW learning rate. */
+  lr: number;
+  /** AdamW decoupled weight decay (default 0.01). */
+  weightDecay?: number;
+  /** `global` (reference: √Σ_l S_l) or `per-layer` (Σ_l √S_l). */
+  loss?: "global" | "per-layer";
+  /** ᾱ_t of the training schedule (1000 values). */
+  alphasCumprod: Float32Array;
+  /** Seed of timesteps, noise and image choice. */
+  seed: number;
+  /** Initial to_q / to_k weights by diffusers weight name. */
+  weights: Map<string, Float32Array>;
+  /** Called after each step. */
+  onStep?: (step: number, loss: number) => void;
+}
+
+/** What re-steering did. */
+export interface ResteerResult {
+  /** Final to_q / to_k weights. */
+  weights: Map<string, Float32Array>;
+  /** Loss per step. */
+  losses: number[];
+  /** Seconds in UNet forward passes and in gradient work. */
+  seconds: { forward: number; gradients: number; total: number };
+}
+
+/** z_t = √ᾱ_t·z₀ + √(1 − ᾱ_t)·ε. */
+export function addNoise(z0: Float32Array, noise: Float32Array, alphaBar: number): Float32Array {
+  const a = Math.sqrt(alphaBar), b = Math.sqrt(1 - alphaBar);
+  return z0.map((v, i) => a * v + b * noise[i]);
+}
+
+/**
+ * Runs local attention re-steering for the targets (round robin over concepts).
+ *
+ * @example
+ * ```ts ignore
+ * import { resteer } from "./resteer.ts";
+ * const r = await resteer(probe, [target], { backend, steps: 35, lr: 2e-6, alphasCumprod, seed: 0, weights });
+ * ```
+ */
+export async function resteer(
+  probe: AttentionProbe,
+  targets: ResteerTarget[],
+  options: ResteerOptions,
+): Promise<ResteerResult> {
+  const { backend } = options;
+  const rng = new Random(options.seed, "fmn");
+  const names = probe.layers.flatMap((l) => [`${l.module}.to_q.weight`, `${l.module}.to_k.weight`]);
+  const current = new Map<string, Float32Array>(names.map((n) => {
+    const w = options.weights.get(n);
+    if (!w) throw new Error(`re-steering needs the initial weight ${n}`);
+    return [n, w.slice()] as [string, Float32Array];
+  }));
+  const optimizers = new Map<string, AdamWOptimizer>(
+    names.map((
+      n,
+    ) => [
+      n,
+      backend.createAdamW(current.get(n)!, { lr: options.lr, weightDecay: options.weightDecay ?? 0.01 }),
+    ]),
+  );
+  const losses: number[] = [];
+  const seconds = { forward: 0, gradients: 0, total: 0 };
+  const t0 = performance.now();
+  const size = probe.latentShape.reduce((a, b) => a * b, 1);
+  for (let step = 0; step < options.steps; step++) {
+    const target = targets[step % targets.length];
+    const z0 = target.latents[Math.floor(rng.uniform() * target.latents.length)];
+    const t = Math.floor(rng.uniform() * options.alphasCumprod.length);
+    const noise = new Float32Array(size);
+    for (let i = 0; i < size; i++) noise[i] = rng.normal();
+    const zt = addNoise(z0, noise, options.alphasCumprod[t]);
+    let tf = performance.now();
+    const xs = await probe.queryInputs(zt, t, target.context, current);
+    seconds.forward += (performance.now() - tf) / 1000;
+    tf = performance.now();
+    const grads = [];
+    let total = 0;
+    for (let l = 0; l < probe.layers.length; l++) {
+      const layer = probe.layers[l];
+      const x = xs[l];
+      const g = await backend.attentionGradient({
+        x: matrix(x.length / layer.channels, layer.channels, x),
+        context: matrix(target.context.length / layer.contextDim, layer.contextDim, target.context),
+        wq: matrix(layer.channels, layer.channels, current.get(`${layer.module}.to_q.weight`)!),
+        wk: matrix(layer.channels, layer.contextDim, current.get(`${layer.module}.to_k.weight`)!),
+        heads: layer.heads,
+        keys: target.positions,
+      }, "sumOfSquares");
+      grads.push(g);
+      total += g.sumOfSquares;
+    }
+    const global = Math.sqrt(total);
+    const loss = options.loss === "per-layer"
+      ? grads.reduce((s, g) => s + Math.sqrt(g.sumOfSquares), 0)
+      : global;
+    losses.push(loss);
+    for (let l = 0; l < probe.layers.length; l++) {
+      const g = grads[l];
+      // d√S/dθ = (dS/dθ)/(2√S): the global norm shares one factor, the per-layer sum has one per layer.
+      const s = options.loss === "per-layer" ? g.sumOfSquares : total;
+      const scale = s > 0 ? 1 / (2 * Math.sqrt(s)) : 0;
+      for (
+        const [name, grad] of [[`${probe.layers[l].module}.to_q.weight`, g.gradWq], [
+          `${probe.layers[l].module}.to_k.weight`,
+          g.gradWk,
+        ]] as const
+      ) {
+        const scaled = grad.data.map((v) => v * scale);
+        const opt = optimizers.get(name)!;
+        await opt.update(scaled);
+        current.set(name, await opt.read());
+      }
+    }
+    seconds.gradients += (performance.now() - tf) / 1000;
+    options.onStep?.(step, loss);
+  }
+  for (const o of optimizers.values()) o.dispose();
+  seconds.total = (performance.now() - t0) / 1000;
+  return { weights: current, losses, seconds };
+}
+
+/**
+ * The mean (over heads and queries) of the attention probability on `positions`, per layer: how much of
+ * each layer's cross-attention goes to the concept.
+ *
+ * @example
+ * ```ts ignore
+ * import { attentionMass } from "./resteer.ts";
+ * const before = await attentionMass(backend, probe, latents, 500, context, conceptPositions, weights);
+ * ```
+ */
+export async function attentionMass(
+  backend: Backend,
+  probe: AttentionProbe,
+  latents: Float32Array,
+  timestep: number,
+  context: Float32Array,
+  positions: number[],
+  weights: ReadonlyMap<string, Float32Array>,
+): Promise<number[]> {
+  const xs = await probe.queryInputs(latents, timestep, context, weights);
+  const out: number[] = [];
+  for (let l = 0; l < probe.layers.length; l++) {
+    const layer = probe.layers[l];
+    const p = await backend.attentionProbabilities({
+      x: matrix(xs[l].length / layer.channels, layer.channels, xs[l]),
+      context: matrix(context.length / layer.contextDim, layer.contextDim, context),
+      wq: matrix(layer.channels, layer.channels, weights.get(`${layer.module}.to_q.weight`)!),
+      wk: matrix(layer.channels, layer.contextDim, weights.get(`${layer.module}.to_k.weight`)!),
+      heads: layer.heads,
+      keys: positions,
+    });
+    let sum = 0;
+    for (const v of p.data) sum += v;
+    out.push(sum / (p.heads * p.queries));
+  }
+  return out;
+}
