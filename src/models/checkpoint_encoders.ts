@@ -8,8 +8,7 @@
 
 import { stat } from "node:fs/promises";
 import type { Checkpoint } from "../formats/checkpoint.ts";
-import { ClipTokenizer } from "../tokenizer/clip_tokenizer.ts";
-import { tokenizerForFamily } from "../tokenizer/family.ts";
+import { checkpointTokenizers } from "../formats/tokenizers.ts";
 import type { Family, TextEncoderConfig } from "./config.ts";
 import { clipL14, type ClipTextConfig, openClipBigG14, openClipH14 } from "./clip_config.ts";
 import type { PromptEncoderModel, PromptTokenizer } from "./encode_prompts.ts";
@@ -56,7 +55,10 @@ export function clipConfigFromDiffusers(
 export interface PromptEncoderModelOptions {
   /** Tokenizers to use instead of the checkpoint's folders or the bundled vocabulary. */
   tokenizers?: PromptTokenizer[];
-  /** Cache key of the weights (default: path, size and modification time of the checkpoint). */
+  /**
+   * Cache key of the text encoder weights (default: path, size and modification time of the
+   * checkpoint — cheap, and it changes whenever the file does).
+   */
   hash?: string;
 }
 
@@ -85,12 +87,7 @@ export async function promptEncoderModel(
     );
   }
   const configs = ckpt.config.textEncoders.map((c, i) => clipConfigFromDiffusers(c, ckpt.family, i));
-  const tokenizers = options.tokenizers ?? await Promise.all(
-    configs.map((_, i) => {
-      const dir = ckpt.tokenizerDirs[i];
-      return dir ? ClipTokenizer.fromFolder(dir) : tokenizerForFamily(ckpt.family, (i + 1) as 1 | 2);
-    }),
-  );
+  const tokenizers = options.tokenizers ?? await checkpointTokenizers(ckpt);
   let hash = options.hash;
   if (!hash) {
     const st = await stat(ckpt.path);

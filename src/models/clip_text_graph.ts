@@ -173,15 +173,20 @@ export async function buildClipTextGraph(
 
   // Embeddings: tokens + positions, then the residual stream is kept 2-D [batch·77, d] so every
   // projection is one plain GEMM.
-  const tokens = g.op(
-    "Gather",
-    [
-      await w(`${PREFIX}embeddings.token_embedding.weight`, [config.vocabSize, d]),
-      ids,
-    ],
-    { axis: 0 },
-    `${PREFIX}embeddings.token_embedding`,
-  );
+  const embKey = `${PREFIX}embeddings.token_embedding.weight`;
+  const embRaw = await readRaw(source, embKey, [config.vocabSize, d], config);
+  let tokens: string;
+  if (options.weights === "stored" && embRaw.dtype === "F16") {
+    // Gather the float16 rows first and cast only those: the table itself is never converted.
+    const bits = new Uint16Array(embRaw.bytes.slice().buffer);
+    const table = g.weight(embKey, bits, embRaw.shape, "float16");
+    g.keepsFloat16Weights = true;
+    const rows = g.op("Gather", [table, ids], { axis: 0 }, `${PREFIX}embeddings.token_embedding.float16`);
+    tokens = g.op("Cast", [rows], { to: 1 }, `${PREFIX}embeddings.token_embedding`);
+  } else {
+    const table = g.float32Weight(embKey, embRaw);
+    tokens = g.op("Gather", [table, ids], { axis: 0 }, `${PREFIX}embeddings.token_embedding`);
+  }
   const positions = await w(`${PREFIX}embeddings.position_embedding.weight`, [seq, d]);
   const embedded = g.op("Add", [tokens, positions], {}, `${PREFIX}embeddings`);
   let x = g.op("Reshape", [embedded, g.int64s([-1, d])], {}, `${PREFIX}embeddings.flat`);

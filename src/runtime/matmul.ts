@@ -120,3 +120,48 @@ export async function measureMatMulPeak(backend: BackendName, n = 1024, seconds 
   }
   return (2 * n ** 3) / (best / 1000) / 1e9;
 }
+
+/** A row-major float32 matrix as the kernels layer shapes it (`kernels/matrix.ts`). */
+export interface RowMajorMatrix {
+  /** Rows. */
+  rows: number;
+  /** Columns. */
+  cols: number;
+  /** `rows × cols` elements, row-major. */
+  data: Float32Array;
+}
+
+/** A matrix-product provider over ONNX Runtime (fits the kernels layer's `MatMulProvider`). */
+export interface OrtMatMulProvider {
+  /** `"onnxruntime-node"` or `"onnxruntime-web"`. */
+  readonly name: string;
+  /** `op(A)·op(B)` as float32. */
+  matmul(a: RowMajorMatrix, b: RowMajorMatrix, transA: boolean, transB: boolean): Promise<RowMajorMatrix>;
+}
+
+/**
+ * ONNX Runtime as the kernels layer's `MatMulProvider` (sessions cached per transpose combination).
+ *
+ * @example
+ * ```ts
+ * import { ortMatMulProvider } from "./matmul.ts";
+ * const provider = ortMatMulProvider("ort-web");
+ * const c = await provider.matmul({ rows: 1, cols: 2, data: new Float32Array([1, 2]) },
+ *   { rows: 2, cols: 1, data: new Float32Array([3, 4]) }, false, false); // [[11]]
+ * ```
+ */
+export function ortMatMulProvider(backend: BackendName = "ort-node"): OrtMatMulProvider {
+  return {
+    name: backend === "ort-node" ? "onnxruntime-node" : "onnxruntime-web",
+    async matmul(a, b, transA, transB) {
+      const c = await matmul(
+        { data: a.data, dims: [a.rows, a.cols] },
+        { data: b.data, dims: [b.rows, b.cols] },
+        transA,
+        transB,
+        backend,
+      );
+      return { rows: c.dims[0], cols: c.dims[1], data: c.data };
+    },
+  };
+}

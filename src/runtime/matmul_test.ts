@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok, rejects } from "node:assert/strict";
-import { matmul, measureMatMulPeak } from "./matmul.ts";
+import { matmul, measureMatMulPeak, ortMatMulProvider } from "./matmul.ts";
 import { cachedSessionCount } from "./session_cache.ts";
 
 function random(n: number, seed: number): Float32Array {
@@ -76,4 +76,11 @@ Deno.test("matmul: mismatched shapes get a clear error; the peak is a positive r
     /5 elements/,
   );
   ok((await measureMatMulPeak("ort-web", 64, 0.01)) > 0);
+});
+
+Deno.test("ortMatMulProvider: rows/cols matrices in and out, transposes honoured", async () => {
+  const a = { rows: 3, cols: 2, data: new Float32Array([1, 2, 3, 4, 5, 6]) };
+  const b = { rows: 3, cols: 2, data: new Float32Array([1, 0, 0, 1, 1, 1]) };
+  const c = await ortMatMulProvider("ort-node").matmul(a, b, true, false); // Aᵀ·B: 2×2
+  deepStrictEqual([c.rows, c.cols, [...c.data]], [2, 2, [6, 8, 8, 10]]);
 });

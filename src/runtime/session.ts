@@ -3,6 +3,10 @@
  * needs no permissions beyond reading its own files) and `onnxruntime-node` (native, faster; needs
  * `--allow-ffi`). Sessions are created from serialized models, timed, and can be cached by key.
  *
+ * The WASM build's multithreading works in Deno (it has SharedArrayBuffer and Worker): one thread
+ * per core is used (a 1024³ MatMul went from 18 to 28 GFLOP/s with 2 threads on a 2-core machine).
+ * Idle pool threads do not spin, so several live sessions do not starve each other.
+ *
  * @module
  */
 
@@ -91,14 +95,14 @@ function loadNode(): Promise<OrtModule> {
     nodeModule = undefined;
     throw new Error(
       `backend ort-node could not be loaded (${e.message}); it needs Deno's --allow-ffi permission ` +
-        "(and --allow-read/--allow-env/--allow-sys); the default backend ort-web needs none of them",
+        "(with --allow-read, --allow-env and --allow-sys); the default backend ort-web does not need --allow-ffi",
     );
   });
   return nodeModule;
 }
 
 /** Loads the ORT module of a backend (cached). */
-export function ortModule(backend: BackendName): Promise<OrtModule> {
+function ortModule(backend: BackendName): Promise<OrtModule> {
   if (backend === "ort-web") return loadWeb();
   if (backend === "ort-node") return loadNode();
   throw new Error(
