@@ -7,10 +7,9 @@
 import { dirname, extname } from "node:path";
 import { stat } from "node:fs/promises";
 import { loadCheckpoint } from "../formats/checkpoint.ts";
-import { imageGrid } from "../image/grid.ts";
 import { writePng } from "../image/png_write.ts";
 import { parseBackend } from "../runtime/session.ts";
-import { generateImages } from "../sample/generate.ts";
+import { generatedGrid, generateImages } from "../sample/generate.ts";
 import { loadPatchWeights } from "../sample/patch_weights.ts";
 import { type PredictionType, SCHEDULER_KINDS, type SchedulerKind } from "../sample/scheduler.ts";
 import { CliError, integerOption, oneOf, parseCli, requireString } from "./errors.ts";
@@ -147,13 +146,7 @@ export async function generateCommand(args: string[]): Promise<number> {
     bar.done();
     const written: string[] = [];
     if (values.grid && images.length > 1) {
-      const cells = prompts.map((_, p) =>
-        images.slice(p * seeds.length, (p + 1) * seeds.length).map((i) => i.image)
-      );
-      await writePng(
-        out,
-        imageGrid(cells, { rowLabels: prompts, columnLabels: seeds.map((s) => `seed ${s}`) }),
-      );
+      await writePng(out, generatedGrid(images));
       written.push(out);
     } else if (images.length === 1) {
       await writePng(out, images[0].image);

@@ -13,6 +13,7 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Checkpoint } from "../formats/checkpoint.ts";
 import type { RgbImage } from "../image/image.ts";
+import { imageGrid } from "../image/grid.ts";
 import { promptEncoderModel } from "../models/checkpoint_encoders.ts";
 import { encodePrompts } from "../models/encode_prompts.ts";
 import { createUNetRunner, type PatchWeights, type UNetRunner } from "../models/unet_runner.ts";
@@ -239,4 +240,22 @@ export async function generateImages(ckpt: Checkpoint, options: GenerateOptions)
     }
   }
   return results;
+}
+
+/**
+ * One grid of generated images: a row per prompt, a column per seed, captioned.
+ *
+ * @example
+ * ```ts ignore
+ * import { generatedGrid } from "./generate.ts";
+ * await writePng("grid.png", generatedGrid(await generateImages(ckpt, { prompts: ["a", "b"], seeds: [1, 2] })));
+ * ```
+ */
+export function generatedGrid(images: readonly GeneratedImage[]): RgbImage {
+  const prompts = [...new Set(images.map((i) => i.prompt))];
+  const seeds = [...new Set(images.map((i) => i.seed))];
+  const cells = prompts.map((p) =>
+    seeds.map((s) => images.find((i) => i.prompt === p && i.seed === s)?.image ?? null)
+  );
+  return imageGrid(cells, { rowLabels: prompts, columnLabels: seeds.map((s) => `seed ${s}`) });
 }
