@@ -13,6 +13,8 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Checkpoint } from "../formats/checkpoint.ts";
 import type { RgbImage } from "../image/image.ts";
+import type { HeatMap } from "../image/heatmap.ts";
+import { accumulateTokenMaps, tokenPositions } from "../models/attention_maps.ts";
 import { imageGrid } from "../image/grid.ts";
 import { promptEncoderModel } from "../models/checkpoint_encoders.ts";
 import { encodePrompts } from "../models/encode_prompts.ts";
@@ -61,10 +63,33 @@ export interface GenerateOptions {
   backend?: BackendName;
   /** Keep `to_k`/`to_v` as graph inputs so patches swap without a new session (default false). */
   swappable?: boolean;
+  /**
+   * Also return cross-attention maps of the conditional pass, averaged over heads, layers and steps:
+   * one per word (its tokens averaged) or per token position.
+   */
+  attention?: AttentionRequest;
   /** Called after every UNet step of every image. */
   onProgress?: (progress: GenerateProgress) => void;
   /** Warnings (default `console.warn`). */
   warn?: (message: string) => void;
+}
+
+/** Which cross-attention maps {@linkcode generateImages} returns. */
+export interface AttentionRequest {
+  /** Words of the prompt (located with the first tokenizer). */
+  words?: string[];
+  /** Token positions 0..76 (used when `words` is absent). */
+  tokens?: number[];
+  /** `attn2` module paths to average (default all). */
+  layers?: string[];
+}
+
+/** One attention map of a generated image. */
+export interface AttentionEvidence {
+  /** The word, or `token <i>`. */
+  label: string;
+  /** The map at latent resolution (values are attention probabilities, averaged). */
+  map: HeatMap;
 }
 
 /** Progress of {@linkcode generateImages}. */
@@ -89,6 +114,8 @@ export interface GeneratedImage {
   negative: string;
   /** Its seed. */
   seed: number;
+  /** Attention maps, when requested. */
+  attention?: AttentionEvidence[];
 }
 
 /** The generation settings with defaults filled in and checked. */
@@ -196,11 +223,13 @@ export async function generateImages(ckpt: Checkpoint, options: GenerateOptions)
       ? new Float32Array(pooledWidth)
       : emb.pooled.subarray(i * pooledWidth, (i + 1) * pooledWidth);
 
+  const attention = options.attention;
   const unet: UNetRunner = createUNetRunner(ckpt, {
     height: h,
     width: w,
     backend,
     swappable: options.swappable,
+    attentionMaps: attention ? { layers: attention.layers } : undefined,
   });
   unet.setPatch(options.patch ?? null);
   const batch = useCfg ? 2 : 1;
@@ -218,7 +247,18 @@ export async function generateImages(ckpt: Checkpoint, options: GenerateOptions)
       textEmbeds = new Float32Array(batch * pooledWidth);
       rows.forEach((r, b) => textEmbeds!.set(pooledOf(r), b * pooledWidth));
     }
+    // Token positions whose maps are returned, grouped by label (a word's tokens are averaged).
+    const groups: { label: string; positions: number[] }[] = attention?.words
+      ? attention.words.map((word) => ({
+        label: word,
+        positions: tokenPositions(encoder.tokenizers[0], prompt, word),
+      }))
+      : (attention?.tokens ?? []).map((t) => ({ label: `token ${t}`, positions: [t] }));
+    if (attention && !groups.length) throw new Error("generate: attention needs words or token positions");
+    const tokens = groups.flatMap((g) => g.positions);
     for (const seed of s.seeds) {
+      const sums = new Float32Array(tokens.length * h * w);
+      let added = 0;
       const scheduler = createScheduler(s.scheduler, { predictionType: prediction }, s.steps);
       const latents = await denoise({
         scheduler,
@@ -227,7 +267,16 @@ export async function generateImages(ckpt: Checkpoint, options: GenerateOptions)
         predict: async (input, timestep) => {
           const sample = new Float32Array(batch * input.length);
           for (let b = 0; b < batch; b++) sample.set(input, b * input.length);
-          const { output } = await unet.run({ batch, sample, timestep, context, textEmbeds, timeIds });
+          const { output, maps } = await unet.run({
+            batch,
+            sample,
+            timestep,
+            context,
+            textEmbeds,
+            timeIds,
+            tokens: attention ? tokens : undefined,
+          });
+          if (attention) added += accumulateTokenMaps(maps, batch - 1, h, w, sums);
           if (!useCfg) return output;
           const n = input.length;
           return classifierFreeGuidance(output.subarray(0, n), output.subarray(n), s.guidance);
@@ -236,10 +285,30 @@ export async function generateImages(ckpt: Checkpoint, options: GenerateOptions)
           options.onProgress?.({ image: results.length, images: total, step: st.stepIndex, steps: st.total }),
       });
       const [image] = await decodeLatents(ckpt, latents, 1, h, w, { backend });
-      results.push({ image, prompt, negative, seed });
+      const evidence = attention ? averageGroups(groups, sums, added, h, w) : undefined;
+      results.push({ image, prompt, negative, seed, ...(evidence ? { attention: evidence } : {}) });
     }
   }
   return results;
+}
+
+/** Per label: the mean over its tokens of the summed maps, divided by the number of maps added. */
+function averageGroups(
+  groups: { label: string; positions: number[] }[],
+  sums: Float32Array,
+  added: number,
+  h: number,
+  w: number,
+): AttentionEvidence[] {
+  const plane = h * w;
+  let k = 0;
+  return groups.map(({ label, positions }) => {
+    const values = new Float32Array(plane);
+    for (let j = 0; j < positions.length; j++, k++) {
+      for (let i = 0; i < plane; i++) values[i] += sums[k * plane + i] / (added * positions.length);
+    }
+    return { label, map: { values, height: h, width: w } };
+  });
 }
 
 /**

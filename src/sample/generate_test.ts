@@ -47,8 +47,32 @@ Deno.test("generate: seeded, batched over prompts and seeds, patches swap in one
     notDeepStrictEqual(images[0].image.data, images[2].image.data, "prompts differ");
     const again = await generateImages(ckpt, { ...opts, prompts: ["a cat"], seeds: [3] });
     deepStrictEqual(again[0].image.data, images[0].image.data, "same seed, same image");
+    const [withMaps] = await generateImages(ckpt, {
+      ...opts,
+      prompts: ["a photo of a cat"],
+      seeds: [3],
+      attention: { words: ["cat", "photo"] },
+    });
+    deepStrictEqual(withMaps.attention?.map((a) => [a.label, a.map.height, a.map.width]), [["cat", 8, 8], [
+      "photo",
+      8,
+      8,
+    ]]);
+    for (const a of withMaps.attention!) {
+      ok(Array.from(a.map.values).every((v) => v > 0 && v < 1), "probabilities");
+    }
+    await rejects(
+      generateImages(ckpt, { ...opts, prompts: ["a dog"], seeds: [3], attention: { words: ["cat"] } }),
+      /does not contain "cat"/,
+    );
     const model = await loadModel(base, { cacheDir: null });
-    const [viaApi] = await model.generate("a cat", { seeds: [3], steps: 2, guidance: 5, width: 64, height: 64 });
+    const [viaApi] = await model.generate("a cat", {
+      seeds: [3],
+      steps: 2,
+      guidance: 5,
+      width: 64,
+      height: 64,
+    });
     model.close();
     deepStrictEqual(viaApi.image.data, images[0].image.data, "model.generate gives the same image");
 
