@@ -181,7 +181,9 @@ export class LayerBuilder {
   /**
    * Scaled dot-product attention on 2-D projections: `q` `[b·n, c]` (already scaled by 1/√d),
    * `k`, `v` `[b·m, c]`, `heads` heads; returns the merged context `[b·n, c]` and the probabilities
-   * `[b, heads, n, m]`.
+   * `[b, heads, n, m]`. With `slices` > 1 the heads are processed in that many groups one after the
+   * other, so only one group's `[b, heads/slices, n, m]` scores are alive at a time (large self-attention);
+   * the probabilities are then not available (`probs` is "").
    */
   attention(
     q: string,
@@ -192,11 +194,15 @@ export class LayerBuilder {
     c: number,
     heads: number,
     path: string,
+    slices = 1,
   ): { context: string; probs: string } {
     const g = this.g;
     const hd = c / heads;
     if (!Number.isInteger(hd)) {
       throw new Error(`${this.what} ${path}: ${c} channels do not split into ${heads} heads`);
+    }
+    if (heads % slices !== 0) {
+      throw new Error(`${this.what} ${path}: ${heads} heads do not split into ${slices} slices`);
     }
     const split = (t: string, n: number, name: string, perm: number[]) =>
       g.op(
@@ -208,9 +214,27 @@ export class LayerBuilder {
     const qh = split(q, queries, `${path}.q`, [0, 2, 1, 3]); // [b, h, n, d]
     const kh = split(k, keys, `${path}.k`, [0, 2, 3, 1]); // [b, h, d, m]
     const vh = split(v, keys, `${path}.v`, [0, 2, 1, 3]); // [b, h, m, d]
-    const scores = g.op("MatMul", [qh, kh], {}, `${path}.scores`);
-    const probs = g.op("Softmax", [scores], { axis: -1 }, `${path}.probs`);
-    const ctx = g.op("MatMul", [probs, vh], {}, `${path}.context`);
+    let ctx: string, probs = "";
+    if (slices === 1) {
+      const scores = g.op("MatMul", [qh, kh], {}, `${path}.scores`);
+      probs = g.op("Softmax", [scores], { axis: -1 }, `${path}.probs`);
+      ctx = g.op("MatMul", [probs, vh], {}, `${path}.context`);
+    } else {
+      const sizes = g.int64s(Array(slices).fill(heads / slices));
+      const qs = g.opN("Split", [qh, sizes], slices, { axis: 1 }, `${path}.q.slices`);
+      const ks = g.opN("Split", [kh, sizes], slices, { axis: 1 }, `${path}.k.slices`);
+      const vs = g.opN("Split", [vh, sizes], slices, { axis: 1 }, `${path}.v.slices`);
+      const parts = qs.map((qi, i) => {
+        const p = g.op(
+          "Softmax",
+          [g.op("MatMul", [qi, ks[i]], {}, `${path}.scores.${i}`)],
+          { axis: -1 },
+          `${path}.probs.${i}`,
+        );
+        return g.op("MatMul", [p, vs[i]], {}, `${path}.context.${i}`);
+      });
+      ctx = g.op("Concat", parts, { axis: 1 }, `${path}.context`);
+    }
     const merged = g.op(
       "Reshape",
       [

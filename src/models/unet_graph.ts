@@ -72,6 +72,11 @@ export interface UNetGraphOptions {
   expose?: string[];
   /** Context length of the text conditioning (default 77). */
   contextLength?: number;
+  /**
+   * Largest self-attention score tensor (bytes, at batch 2) computed at once; larger ones are computed in
+   * slices of heads (default 256 MiB; `Infinity` never slices).
+   */
+  attentionSliceBytes?: number;
   /** Graph name (default `unet`). */
   name?: string;
 }
@@ -162,6 +167,7 @@ export async function buildUNetGraph(
   const ctxDim = cfg.cross_attention_dim;
   const ctxLen = options.contextLength ?? 77;
   const sdxl = cfg.addition_embed_type === "text_time";
+  const sliceBytes = options.attentionSliceBytes ?? 256 * 2 ** 20;
 
   const sample = g.input(UNET_IO.sample, "float32", ["batch", cfg.in_channels, height, width]);
   const timestep = g.input(UNET_IO.timestep, "float32", ["batch"]);
@@ -244,7 +250,15 @@ export async function buildUNetGraph(
     }
     const k = await L.linear(kvIn, `${p}.to_k`, kvDim, c, { bias: false, weightName: kName });
     const v = await L.linear(kvIn, `${p}.to_v`, kvDim, c, { bias: false, weightName: vName });
-    const { context: merged, probs } = L.attention(q, k, v, n, keys, c, heads, p);
+    // Self-attention scores of the largest levels take gigabytes ([2, 8, 4096, 4096] float32 at 512²):
+    // process the heads in slices of at most `attentionSliceBytes` each.
+    const scoreBytes = 2 * 4 * heads * n * keys;
+    let slices = 1;
+    while (scoreBytes / slices > sliceBytes && slices < heads) {
+      slices++;
+      while (heads % slices) slices++;
+    }
+    const { context: merged, probs } = L.attention(q, k, v, n, keys, c, heads, p, ctx ? 1 : slices);
     if (ctx && mapped.has(p)) {
       if (mapMode === "full") {
         mapOutputs.push(g.output(probs, "float32", ["batch", heads, n, keys]));
