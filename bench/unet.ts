@@ -32,7 +32,14 @@ async function measure(
   swappable = false,
 ): Promise<ChildResult> {
   const child = new URL("./unet_child.ts", import.meta.url).pathname;
-  const args = [path, backend, weights, String(latent), String(runs), swappable ? "swappable" : "initializers"];
+  const args = [
+    path,
+    backend,
+    weights,
+    String(latent),
+    String(runs),
+    swappable ? "swappable" : "initializers",
+  ];
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", child, ...args], // reading /proc/self/status needs --allow-all
     stdout: "piped",
@@ -42,17 +49,31 @@ async function measure(
   try {
     return JSON.parse(text);
   } catch {
-    return { ok: false, error: `child exited with code ${out.code}${out.signal ? ` (${out.signal})` : ""}`, peakRssBytes: 0 };
+    return {
+      ok: false,
+      error: `child exited with code ${out.code}${out.signal ? ` (${out.signal})` : ""}`,
+      peakRssBytes: 0,
+    };
   }
 }
 
 function rows(label: string, r: ChildResult, note: string): BenchRow[] {
   if (!r.ok) {
-    return [{ name: `${label}: does not run`, value: r.peakRssBytes / 1e6, unit: "MB", note: `${r.error}; ${note}` }];
+    return [{
+      name: `${label}: does not run`,
+      value: r.peakRssBytes / 1e6,
+      unit: "MB",
+      note: `${r.error}; ${note}`,
+    }];
   }
   const best = Math.min(...r.runS!.slice(1).concat(r.runS!.length === 1 ? r.runS! : []));
   return [
-    { name: `${label}: UNet evaluation, batch 2`, value: best, unit: "s", note: `first run ${r.runS![0].toFixed(1)} s; ${note}` },
+    {
+      name: `${label}: UNet evaluation, batch 2`,
+      value: best,
+      unit: "s",
+      note: `first run ${r.runS![0].toFixed(1)} s; ${note}`,
+    },
     { name: `${label}: graph build + serialize`, value: r.buildS!, unit: "s" },
     { name: `${label}: session creation`, value: r.createS!, unit: "s" },
     { name: `${label}: peak RSS`, value: r.peakRssBytes / 1e6, unit: "MB" },
@@ -66,7 +87,9 @@ export const suite: BenchSuite = {
     const path = await fullCheckpoint("sd15");
     const out: BenchRow[] = [];
     const nativeF32 = await measure(path, "ort-node", "float32", 64, 3);
-    out.push(...rows("sd15 512² ort-node f32 weights", nativeF32, "native backend (onnxruntime-node, --allow-ffi)"));
+    out.push(
+      ...rows("sd15 512² ort-node f32 weights", nativeF32, "native backend (onnxruntime-node, --allow-ffi)"),
+    );
     const nativeF16 = await measure(path, "ort-node", "stored", 64, 3);
     out.push(...rows("sd15 512² ort-node f16 weights", nativeF16, "float16 initializers cast at run time"));
     const wasm = await measure(path, "ort-web", "auto", 64, 2);
