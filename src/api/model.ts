@@ -10,6 +10,19 @@ import type { ClosedFormModel } from "../methods/closed_form/erase.ts";
 import { GramCache } from "../methods/closed_form/gram_cache.ts";
 import { type BackendChoices, computeBackend, parseBackends } from "./backends.ts";
 import { ErasurePlan, type ForgetOptions } from "./plan.ts";
+import { type GeneratedImage, generateImages, type GenerateOptions } from "../sample/generate.ts";
+import { loadPatchWeights } from "../sample/patch_weights.ts";
+import type { PatchWeights } from "../models/unet_runner.ts";
+
+/** Options of {@linkcode Model.generate}: those of `generateImages`, with a patch given by path too. */
+export interface ModelGenerateOptions extends Omit<GenerateOptions, "prompts" | "patch" | "backend"> {
+  /** A LoRA patch file (checked against this base model) or patched weights; absent: the base model. */
+  patch?: string | PatchWeights | null;
+  /** Strength of a patch given by path (default 1). */
+  patchScale?: number;
+  /** Use a patch made for another base model anyway. */
+  force?: boolean;
+}
 
 /** Options of {@linkcode loadModel}. */
 export interface LoadModelOptions {
@@ -76,6 +89,34 @@ export class Model {
    */
   forget(concept: string | string[], options: ForgetOptions = {}): ErasurePlan {
     return new ErasurePlan(this).forget(concept, options);
+  }
+
+  /**
+   * Generates one image per prompt and seed (text encoders, UNet and VAE on the `ort-web`/`ort-node`
+   * backend chosen at load). Each result's `image` can be saved (`writePng`), put in a grid
+   * (`imageGrid`, or `generatedGrid`), or shown in a notebook (`notebookImage`).
+   *
+   * @example
+   * ```ts ignore
+   * import { loadModel } from "./model.ts";
+   * import { writePng } from "../image/png_write.ts";
+   * const model = await loadModel("v1-5-pruned-emaonly.safetensors", { backend: "ort-node" });
+   * const [cat] = await model.generate("a cat", { seeds: [42], steps: 25, patch: "no-cats.safetensors" });
+   * await writePng("cat.png", cat.image);
+   * ```
+   */
+  async generate(prompt: string | string[], options: ModelGenerateOptions = {}): Promise<GeneratedImage[]> {
+    const { patch, patchScale, force, ...rest } = options;
+    const weights = typeof patch === "string"
+      ? await loadPatchWeights(this.checkpoint, patch, { scale: patchScale, force, note: this.warn })
+      : patch ?? null;
+    return await generateImages(this.checkpoint, {
+      ...rest,
+      prompts: Array.isArray(prompt) ? prompt : [prompt],
+      patch: weights,
+      backend: this.backends.runtime,
+      warn: rest.warn ?? this.warn,
+    });
   }
 
   /** Releases files and the compute device. */

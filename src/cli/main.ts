@@ -15,6 +15,7 @@ import { applyCommand } from "./apply.ts";
 import { demoCommand } from "./demo.ts";
 import { encodeCommand } from "./encode.ts";
 import { eraseCommand } from "./erase.ts";
+import { generateCommand } from "./generate.ts";
 import { inspectCommand } from "./inspect.ts";
 import { synthCommand } from "./synth.ts";
 import { CliError } from "./errors.ts";
@@ -36,6 +37,10 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
     run: encodeCommand,
   },
   erase: { summary: "erase concepts in closed form (UCE / RECE) and write a LoRA patch", run: eraseCommand },
+  generate: {
+    summary: "text-to-image with a checkpoint (and a patch): PNG files or a grid",
+    run: generateCommand,
+  },
   inspect: {
     summary: "describe a checkpoint: family, layout, cross-attention layers, encoders",
     run: inspectCommand,
