@@ -70,6 +70,11 @@ export interface UNetGraphOptions {
   attentionMaps?: AttentionMapOptions;
   /** Extra intermediate tensors to return, by node name. */
   expose?: string[];
+  /**
+   * Linear weights (diffusers names, e.g. `…attn2.to_q.weight`) to make graph inputs of the same name, so
+   * they can change between runs without a new session (Forget-Me-Not trains attn2 `to_q`/`to_k`).
+   */
+  weightInputs?: string[];
   /** Context length of the text conditioning (default 77). */
   contextLength?: number;
   /**
@@ -175,6 +180,7 @@ export async function buildUNetGraph(
   const context = g.op("Reshape", [ehs, g.int64s([-1, ctxDim])], {}, "encoder_hidden_states.tokens");
 
   const attn2Layers = crossAttentionLayers(cfg);
+  const dynamic = new Set(options.weightInputs ?? []);
   const mapped = new Set(
     options.attentionMaps ? options.attentionMaps.layers ?? attn2Layers.map((l) => l.module) : [],
   );
@@ -242,11 +248,16 @@ export async function buildUNetGraph(
     const kvIn = ctx ?? x;
     const kvDim = ctx ? ctxDim : c;
     const keys = ctx ? ctxLen : n;
-    const q = await L.linear(x, `${p}.to_q`, c, c, { bias: false, scale: 1 / Math.sqrt(c / heads) });
-    let kName: string | undefined, vName: string | undefined;
+    const fed = (name: string, dims: number[]) => dynamic.has(name) ? g.input(name, "float32", dims) : undefined;
+    const q = await L.linear(x, `${p}.to_q`, c, c, {
+      bias: false,
+      scale: 1 / Math.sqrt(c / heads),
+      weightName: fed(`${p}.to_q.weight`, [c, c]),
+    });
+    let kName = fed(`${p}.to_k.weight`, [c, kvDim]), vName = fed(`${p}.to_v.weight`, [c, kvDim]);
     if (ctx && options.crossAttentionInputs) {
-      kName = g.input(`${p}.to_k.weight`, "float32", [c, ctxDim]);
-      vName = g.input(`${p}.to_v.weight`, "float32", [c, ctxDim]);
+      kName ??= g.input(`${p}.to_k.weight`, "float32", [c, ctxDim]);
+      vName ??= g.input(`${p}.to_v.weight`, "float32", [c, ctxDim]);
     }
     const k = await L.linear(kvIn, `${p}.to_k`, kvDim, c, { bias: false, weightName: kName });
     const v = await L.linear(kvIn, `${p}.to_v`, kvDim, c, { bias: false, weightName: vName });
@@ -422,6 +433,9 @@ export async function buildUNetGraph(
   for (const name of options.expose ?? []) {
     if (!g.has(name)) throw new Error(`UNet: no tensor named "${name}" to expose`);
     g.output(name, "float32");
+  }
+  for (const name of dynamic) {
+    if (!g.has(name)) throw new Error(`UNet: no linear weight "${name}" to make a graph input`);
   }
   return g.build(17);
 }
