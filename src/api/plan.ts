@@ -24,11 +24,38 @@ import type { Edit } from "../patch/edit.ts";
 import { writeLoraPatch } from "../patch/lora_file.ts";
 import { applyEdit, assertDistinctOutput, writeMergedCheckpoint } from "../patch/merge.ts";
 import type { Model } from "./model.ts";
+import {
+  checkSettings as checkFmnSettings,
+  FMN_DEFAULTS,
+  fmnErase,
+  type FmnReport,
+  type FmnSettings,
+} from "../methods/fmn/fmn.ts";
+import type { EosPolicy } from "../methods/fmn/concept_positions.ts";
 
 /** Options of one `forget` step. Every default follows the reference settings for the concept's kind. */
 export interface ForgetOptions {
-  /** `rece` (default: UCE, then RECE's adversarial epochs) or `uce` alone. */
-  method?: "uce" | "rece";
+  /**
+   * `rece` (default: UCE, then RECE's adversarial epochs), `uce` alone, or `fmn` (Forget-Me-Not attention
+   * re-steering; a plan is either closed-form or Forget-Me-Not).
+   */
+  method?: "uce" | "rece" | "fmn";
+  /** FMN: a folder of PNG reference images (default: images the model generates from the concept's prompt). */
+  images?: string;
+  /** FMN: training steps per concept (default 35). */
+  steps?: number;
+  /** FMN: AdamW learning rate (default 2e-6, the reference recipe). */
+  lr?: number;
+  /** FMN: `global` (one L2 norm over all layers, the reference) or `per-layer`. */
+  fmnLoss?: "global" | "per-layer";
+  /** FMN: end-of-text positions re-steered too: `all` (reference), `first`, `none`. */
+  eos?: EosPolicy;
+  /** FMN: generated reference images per concept (default 4). */
+  imageCount?: number;
+  /** FMN: largest relative error of the exported low-rank deltas (default 1e-2). */
+  tolerance?: number;
+  /** FMN: seed (default 0). */
+  seed?: number;
   /** `object` (default; also identities), `style` (artists: guide "art", other artists preserved), `nudity`, `unsafe`. */
   kind?: ConceptKind;
   /** What the concept is steered to (default " ", or "art" for styles). */
@@ -51,12 +78,24 @@ export interface ForgetOptions {
   strength?: number;
 }
 
+/** Options of {@linkcode ErasurePlan.run}. */
+export interface RunOptions {
+  /** Truncate each ΔW of a closed-form edit to this rank. */
+  rank?: number;
+  /** Called when a phase starts. */
+  onPhase?: (phase: string) => void;
+  /** Forget-Me-Not: called after each training step. */
+  onStep?: (step: number, steps: number, loss: number) => void;
+}
+
 /** What running a plan produced. */
 export interface ErasureResult {
   /** The combined edit of every step. */
   edit: Edit;
-  /** One report per step. */
+  /** One report per closed-form step. */
   reports: ClosedFormReport[];
+  /** The Forget-Me-Not report, for an fmn plan. */
+  fmnReport?: FmnReport;
   /** RECE's derived adversarial embeddings (an attack on the edited model). */
   adversarial: AdversarialRecord[];
   /** Seconds, all steps. */
@@ -74,6 +113,32 @@ export interface SavePatchOptions {
 interface Step {
   concepts: string[];
   settings: ClosedFormSettings;
+  /** Present for Forget-Me-Not steps. */
+  fmn?: FmnSettings;
+}
+
+/** Forget-Me-Not settings from the options (reference defaults), validated. */
+export function resolveFmnSettings(concepts: string[], options: ForgetOptions): FmnSettings {
+  for (const c of concepts) {
+    if (typeof c !== "string" || !c.trim()) {
+      throw new RangeError(`concept must be non-empty text, got ${JSON.stringify(c)}`);
+    }
+  }
+  const kind = options.kind === "style" ? "style" : "object";
+  const s: FmnSettings = {
+    ...FMN_DEFAULTS,
+    kind,
+    steps: options.steps ?? FMN_DEFAULTS.steps,
+    lr: options.lr ?? FMN_DEFAULTS.lr,
+    loss: options.fmnLoss ?? FMN_DEFAULTS.loss,
+    eos: options.eos ?? FMN_DEFAULTS.eos,
+    imageCount: options.imageCount ?? FMN_DEFAULTS.imageCount,
+    tolerance: options.tolerance ?? FMN_DEFAULTS.tolerance,
+    seed: options.seed ?? FMN_DEFAULTS.seed,
+    ...(options.images ? { images: options.images } : {}),
+  };
+  checkFmnSettings(s);
+  return s;
 }
 
 const NUDITY_WORDS = new Set(["nudity", "nude", "naked", "nsfw", "sexual"]);
@@ -97,7 +162,7 @@ export function resolveSettings(concepts: string[], options: ForgetOptions): Clo
       : options.guide === "art"
       ? "style"
       : "object");
-  const s = defaultSettings(kind, options.method ?? "rece");
+  const s = defaultSettings(kind, options.method === "uce" ? "uce" : "rece");
   checkNumber("lambda", options.lambda, (x) => x > 0, "positive");
   checkNumber("receLambda", options.receLambda, (x) => x > 0, "positive");
   checkNumber("preserveScale", options.preserveScale, (x) => x >= 0, "zero or more");
@@ -109,8 +174,8 @@ export function resolveSettings(concepts: string[], options: ForgetOptions): Clo
     "an integer from 0 to 100",
   );
   checkNumber("strength", options.strength, (x) => x > 0 && x <= 1, "in (0, 1]");
-  if (options.method !== undefined && options.method !== "uce" && options.method !== "rece") {
-    throw new RangeError(`method must be "uce" or "rece", got ${JSON.stringify(options.method)}`);
+  if (options.method !== undefined && !["uce", "rece", "fmn"].includes(options.method)) {
+    throw new RangeError(`method must be "uce", "rece" or "fmn", got ${JSON.stringify(options.method)}`);
   }
   const out: ClosedFormSettings = {
     ...s,
@@ -160,10 +225,20 @@ export class ErasurePlan {
   forget(concept: string | string[], options: ForgetOptions = {}): ErasurePlan {
     const concepts = Array.isArray(concept) ? concept : [concept];
     if (!concepts.length) throw new RangeError("forget: give at least one concept");
-    const settings = resolveSettings(concepts, options);
+    const isFmn = options.method === "fmn";
+    if (this.#steps.length && isFmn !== !!this.#steps[0].fmn) {
+      throw new Error(
+        "a plan is either closed-form (uce, rece) or Forget-Me-Not (fmn): start another plan for the other",
+      );
+    }
+    const settings = resolveSettings(concepts, { ...options, method: isFmn ? "uce" : options.method });
+    const fmn = isFmn ? resolveFmnSettings(concepts, options) : undefined;
     const last = this.#steps[this.#steps.length - 1];
-    if (last && JSON.stringify(last.settings) === JSON.stringify(settings)) last.concepts.push(...concepts);
-    else this.#steps.push({ concepts: [...concepts], settings });
+    const same = last && JSON.stringify([last.settings, last.fmn]) === JSON.stringify([settings, fmn]);
+    if (same) last.concepts.push(...concepts);
+    else if (fmn && last) {
+      throw new Error("Forget-Me-Not concepts in one plan must share their settings (they train together)");
+    } else this.#steps.push({ concepts: [...concepts], settings, fmn });
     this.#result = null;
     return this;
   }
@@ -182,7 +257,7 @@ export class ErasurePlan {
   }
 
   /** Runs the plan (once; later calls reuse the result). */
-  run(options: { rank?: number; onPhase?: (phase: string) => void } = {}): Promise<ErasureResult> {
+  run(options: RunOptions = {}): Promise<ErasureResult> {
     if (!this.#result || this.#resultRank !== options.rank) {
       this.#resultRank = options.rank;
       this.#result = this.#execute(options);
@@ -190,9 +265,26 @@ export class ErasurePlan {
     return this.#result;
   }
 
-  async #execute(options: { rank?: number; onPhase?: (phase: string) => void }): Promise<ErasureResult> {
+  async #execute(options: RunOptions): Promise<ErasureResult> {
     if (!this.#steps.length) throw new Error("the plan is empty: call forget() first");
     const t0 = performance.now();
+    const fmnStep = this.#steps[0].fmn;
+    if (fmnStep) {
+      const backend = await this.#model.computeBackend();
+      const r = await fmnErase(this.#model.checkpoint, this.#steps[0].concepts, fmnStep, {
+        backend,
+        runtime: this.#model.backends.runtime,
+        onPhase: options.onPhase,
+        onStep: options.onStep,
+      });
+      return {
+        edit: r.edit,
+        reports: [],
+        fmnReport: r.report,
+        adversarial: [],
+        seconds: (performance.now() - t0) / 1000,
+      };
+    }
     const model = await this.#model.closedFormModel();
     const backend = await this.#model.computeBackend();
     const reports: ClosedFormReport[] = [];

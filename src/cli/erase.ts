@@ -10,10 +10,11 @@ import type { ForgetOptions } from "../api/plan.ts";
 import { assertDistinctOutput } from "../patch/merge.ts";
 import { type TensorData, writeSafetensors } from "../formats/safetensors.ts";
 import { CliError, oneOf, parseCli, requireString } from "./errors.ts";
+import { progressBar } from "./progress.ts";
 import type { ConceptKind } from "../methods/closed_form/defaults.ts";
 
 const HELP = `usage: deno task forget erase --model PATH --concept C [--concept C ...] --out PATCH.safetensors
-       [--method rece|uce] [--kind object|style|nudity|unsafe|identity] [--guide G]
+       [--method rece|uce|fmn] [--kind object|style|nudity|unsafe|identity] [--guide G]
        [--preserve P ...] [--preserve-scale s] [--erase-scale s] [--lambda l] [--epochs n] [--rece-lambda l]
        [--convention aligned|last-token] [--strength a] [--rank r] [--patch-dtype f32|f16|bf16]
        [--merged FILE] [--save-adversarial FILE] [--backend auto|cpu|webgpu[,ort-web|ort-node]] [--no-cache] [--json]
@@ -22,6 +23,9 @@ Erases the concepts in closed form (UCE; with --method rece, the default, also R
 and writes a kohya-style LoRA patch that AUTOMATIC1111, ComfyUI and diffusers load. Defaults follow the
 reference settings per kind: styles use guide "art" and preserve the other 1,733 artists of the UCE set at
 0.1 (given --preserve texts replace that list); nudity runs 3 RECE epochs with λ 0.1.
+--method fmn re-steers cross-attention away from the concept (Forget-Me-Not): [--images DIR] (PNG references;
+default: images the model generates) [--steps n] (per concept, default 35) [--lr x] (default 2e-6)
+[--fmn-loss global|per-layer] [--eos all|first|none] [--image-count n] [--tolerance t] [--seed n].
 --save-adversarial writes RECE's derived embeddings (77×d per concept and epoch, float32): prompts in
 embedding space that still evoked the concept before each epoch — an attack to test other erasures with.`;
 
@@ -64,6 +68,14 @@ export async function eraseCommand(args: string[]): Promise<number> {
     "patch-dtype": { type: "string" },
     merged: { type: "string" },
     "save-adversarial": { type: "string" },
+    images: { type: "string" },
+    steps: { type: "string" },
+    lr: { type: "string" },
+    "fmn-loss": { type: "string" },
+    eos: { type: "string" },
+    "image-count": { type: "string" },
+    tolerance: { type: "string" },
+    seed: { type: "string" },
     backend: { type: "string" },
     "no-cache": { type: "boolean" },
     json: { type: "boolean" },
@@ -84,7 +96,9 @@ export async function eraseCommand(args: string[]): Promise<number> {
     throw new CliError(`--rank must be a positive integer, got ${rank}`);
   }
   const options: ForgetOptions = {
-    method: values.method === undefined ? undefined : oneOf(values, "method", ["uce", "rece"] as const),
+    method: values.method === undefined
+      ? undefined
+      : oneOf(values, "method", ["uce", "rece", "fmn"] as const),
     kind: values.kind === undefined
       ? undefined
       : oneOf(values, "kind", ["object", "style", "nudity", "unsafe", "identity"] as ConceptKind[]),
@@ -99,6 +113,16 @@ export async function eraseCommand(args: string[]): Promise<number> {
       ? undefined
       : oneOf(values, "convention", ["aligned", "last-token"] as const),
     strength: num(values, "strength"),
+    images: values.images as string | undefined,
+    steps: num(values, "steps"),
+    lr: num(values, "lr"),
+    fmnLoss: values["fmn-loss"] === undefined
+      ? undefined
+      : oneOf(values, "fmn-loss", ["global", "per-layer"] as const),
+    eos: values.eos === undefined ? undefined : oneOf(values, "eos", ["all", "first", "none"] as const),
+    imageCount: num(values, "image-count"),
+    tolerance: num(values, "tolerance"),
+    seed: num(values, "seed"),
   };
   const dtype = oneOf(values, "patch-dtype", ["f32", "f16", "bf16"] as const, "f32").toUpperCase() as
     | "F32"
@@ -128,7 +152,15 @@ export async function eraseCommand(args: string[]): Promise<number> {
         `erasing ${concepts.map((c) => JSON.stringify(c)).join(", ")} from ${modelPath} (${model.family})`,
       );
     }
-    await p.run({ rank, onPhase });
+    const bar = progressBar("  re-steering");
+    const onStep = (step: number, steps: number, loss: number) => {
+      bar.update((step + 1) / steps);
+      if (!quiet && !Deno.stderr.isTerminal() && (step % 10 === 0 || step === steps - 1)) {
+        console.error(`  step ${step + 1}/${steps} loss ${loss.toPrecision(4)}`);
+      }
+    };
+    await p.run({ rank, onPhase, onStep });
+    bar.done();
     const tWrite = performance.now();
     const result = await p.savePatch(out, { rank, dtype });
     if (merged) await p.saveMerged(merged);
@@ -170,6 +202,7 @@ export async function eraseCommand(args: string[]): Promise<number> {
       merged: merged ?? null,
       seconds: { total, erase: result.seconds, write: writeSeconds },
       steps: result.reports,
+      fmn: result.fmnReport,
       truncationErrors: rank
         ? Object.fromEntries(result.edit.deltas.map((d) => [d.module, d.relativeError]))
         : undefined,
@@ -177,18 +210,24 @@ export async function eraseCommand(args: string[]): Promise<number> {
     if (quiet) console.log(JSON.stringify(report, null, 2));
     else {
       const worst = (k: "erased" | "preserved") =>
-        Math.max(...result.reports.flatMap((r) => r.layers.map((l) => l[k])));
+        Math.max(0, ...result.reports.flatMap((r) => r.layers.map((l) => l[k])));
       console.log(
-        `wrote ${out} (${
-          (result.patchBytes / 1024).toFixed(1)
-        } KiB, ${report.patch.modules} modules, rank ≤ ${report.patch.maxRank})` +
-          (merged ? ` and ${merged}` : "") + ` in ${total.toFixed(2)} s`,
+        `wrote ${out} (${(result.patchBytes / 1024).toFixed(1)} KiB, ${report.patch.modules} modules, ` +
+          `rank ≤ ${report.patch.maxRank})` + (merged ? ` and ${merged}` : "") + ` in ${total.toFixed(2)} s`,
       );
-      console.log(
-        `  erased keys: worst relative residual ${
-          worst("erased").toExponential(2)
-        }; preserved keys moved at most ${worst("preserved").toExponential(2)}`,
-      );
+      const f = result.fmnReport;
+      if (f) {
+        const drops = Object.entries(f.massReduction).map(([c, r]) => `${(100 * r).toFixed(1)}% (${c})`);
+        console.log(
+          `  loss ${f.losses[0].toPrecision(4)} → ${f.losses[f.losses.length - 1].toPrecision(4)}; ` +
+            `attention on the concept's tokens fell by ${drops.join(", ")}`,
+        );
+      } else {
+        console.log(
+          `  erased keys: worst relative residual ${worst("erased").toExponential(2)}; ` +
+            `preserved keys moved at most ${worst("preserved").toExponential(2)}`,
+        );
+      }
     }
   } finally {
     model.close();

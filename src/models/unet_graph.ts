@@ -248,7 +248,8 @@ export async function buildUNetGraph(
     const kvIn = ctx ?? x;
     const kvDim = ctx ? ctxDim : c;
     const keys = ctx ? ctxLen : n;
-    const fed = (name: string, dims: number[]) => dynamic.has(name) ? g.input(name, "float32", dims) : undefined;
+    const fed = (name: string, dims: number[]) =>
+      dynamic.has(name) ? g.input(name, "float32", dims) : undefined;
     const q = await L.linear(x, `${p}.to_q`, c, c, {
       bias: false,
       scale: 1 / Math.sqrt(c / heads),

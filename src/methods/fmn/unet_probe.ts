@@ -44,7 +44,12 @@ export interface UNetProbeOptions {
  */
 export function unetProbe(ckpt: Checkpoint, options: UNetProbeOptions): AttentionProbe {
   const cfg = ckpt.config.unet;
-  const layers = ckpt.crossAttention.map((l) => ({ module: l.module, heads: l.heads, channels: l.channels, contextDim: l.contextDim }));
+  const layers = ckpt.crossAttention.map((l) => ({
+    module: l.module,
+    heads: l.heads,
+    channels: l.channels,
+    contextDim: l.contextDim,
+  }));
   const weightInputs = layers.flatMap((l) => [`${l.module}.to_q.weight`, `${l.module}.to_k.weight`]);
   const exposed = layers.map((l) => `${l.module.slice(0, -".attn2".length)}.norm2`);
   const backend = options.backend ?? "ort-web";
@@ -60,17 +65,33 @@ export function unetProbe(ckpt: Checkpoint, options: UNetProbeOptions): Attentio
     async queryInputs(latents, timestep, context, weights) {
       const { session } = await cachedSession(key, backend, async () =>
         serializeModel(
-          await buildUNetGraph(ckpt.unet, cfg, { height, width, weights: storage, weightInputs, expose: exposed }),
+          await buildUNetGraph(ckpt.unet, cfg, {
+            height,
+            width,
+            weights: storage,
+            weightInputs,
+            expose: exposed,
+          }),
           // Large models go to external data (protobuf caps a message at 2 GiB).
-          storage === "float32" && ckptBytes(ckpt) > 1.5 * 2 ** 30 ? { externalDataPath: "unet.weights" } : {},
+          storage === "float32" && ckptBytes(ckpt) > 1.5 * 2 ** 30
+            ? { externalDataPath: "unet.weights" }
+            : {},
         ));
       const feeds: Record<string, RuntimeTensor> = {
         [UNET_IO.sample]: { dtype: "float32", dims: [1, cfg.in_channels, height, width], data: latents },
         [UNET_IO.timestep]: { dtype: "float32", dims: [1], data: new Float32Array([timestep]) },
-        [UNET_IO.encoderHiddenStates]: { dtype: "float32", dims: [1, context.length / cfg.cross_attention_dim, cfg.cross_attention_dim], data: context },
+        [UNET_IO.encoderHiddenStates]: {
+          dtype: "float32",
+          dims: [1, context.length / cfg.cross_attention_dim, cfg.cross_attention_dim],
+          data: context,
+        },
       };
       if (options.added) {
-        feeds[UNET_IO.textEmbeds] = { dtype: "float32", dims: [1, options.added.textEmbeds.length], data: options.added.textEmbeds };
+        feeds[UNET_IO.textEmbeds] = {
+          dtype: "float32",
+          dims: [1, options.added.textEmbeds.length],
+          data: options.added.textEmbeds,
+        };
         feeds[UNET_IO.timeIds] = { dtype: "float32", dims: [1, 6], data: options.added.timeIds };
       }
       for (const name of weightInputs) {

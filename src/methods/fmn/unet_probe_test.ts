@@ -24,7 +24,12 @@ Deno.test("FMN probe: attn2 inputs from the UNet reproduce the graph's own atten
     const probe = unetProbe(ckpt, { height: 4, width: 4, backend: "ort-node" });
     const xs = await probe.queryInputs(latents, 500, context, weights);
     assert.equal(xs.length, 16);
-    const runner = createUNetRunner(ckpt, { height: 4, width: 4, backend: "ort-node", attentionMaps: { mode: "full" } });
+    const runner = createUNetRunner(ckpt, {
+      height: 4,
+      width: 4,
+      backend: "ort-node",
+      attentionMaps: { mode: "full" },
+    });
     const { maps } = await runner.run({ batch: 1, sample: latents, timestep: 500, context });
     const backend = new CpuBackend();
     const all = Array.from({ length: 77 }, (_, i) => i);
@@ -46,7 +51,10 @@ Deno.test("FMN probe: attn2 inputs from the UNet reproduce the graph's own atten
     // Changing to_q changes the next run: the weights are live inputs.
     const first = probe.layers[15];
     const bumped = new Map(weights);
-    bumped.set(`${probe.layers[0].module}.to_q.weight`, weights.get(`${probe.layers[0].module}.to_q.weight`)!.map((v) => v * 3));
+    bumped.set(
+      `${probe.layers[0].module}.to_q.weight`,
+      weights.get(`${probe.layers[0].module}.to_q.weight`)!.map((v) => v * 3),
+    );
     const xs2 = await probe.queryInputs(latents, 500, context, bumped);
     assert.notDeepEqual(xs2[15], xs[15], `${first.module} should see the change upstream`);
     ckpt.close();

@@ -1,0 +1,254 @@
+/**
+ * Forget-Me-Not end to end: reference latents, the concept's prompt and token positions, local attention
+ * re-steering of every cross-attention `to_q`/`to_k`, and the change exported as low-rank deltas (an Edit).
+ *
+ * @module
+ */
+import type { Backend } from "../../../kernels/backend.ts";
+import type { Checkpoint } from "../../formats/checkpoint.ts";
+import { crossAttentionHash } from "../../formats/hash.ts";
+import { checkpointTokenizers } from "../../formats/tokenizers.ts";
+import { promptEncoderModel } from "../../models/checkpoint_encoders.ts";
+import { encodePrompts } from "../../models/encode_prompts.ts";
+import { alphasCumprod } from "../../sample/noise_schedule.ts";
+import type { BackendName } from "../../runtime/session.ts";
+import { denseToLowRank } from "../../patch/dense_low_rank.ts";
+import { type Edit, type LowRankDelta, TOOL_VERSION } from "../../patch/edit.ts";
+import { randn } from "../../sample/random.ts";
+import { conceptPositions, type EosPolicy, FMN_TEMPLATES } from "./concept_positions.ts";
+import { referenceLatents } from "./reference_images.ts";
+import { attentionMass, resteer, type ResteerTarget } from "./resteer.ts";
+import { unetProbe } from "./unet_probe.ts";
+
+/** Settings of {@linkcode fmnErase}; defaults are the reference recipe's. */
+export interface FmnSettings {
+  /** `object` ("a photo of {}", also identities) or `style` ("a photo in the style of {}"). */
+  kind: "object" | "style";
+  /** Steps per concept (default 35: the budget grows with the number of concepts). */
+  steps: number;
+  /** AdamW learning rate (default 2e-6). */
+  lr: number;
+  /** AdamW weight decay (default 0.01). */
+  weightDecay: number;
+  /** `global` (the reference's one L2 norm) or `per-layer`. */
+  loss: "global" | "per-layer";
+  /** End-of-text positions in the mask (default `all`, as the reference's `use_pooler`). */
+  eos: EosPolicy;
+  /** PNG folder of reference images (one for all concepts); absent: the model generates them. */
+  images?: string;
+  /** Generated reference images per concept (default 4). */
+  imageCount: number;
+  /** Largest relative error of the exported low-rank deltas (default 1e-2). */
+  tolerance: number;
+  /** Seed. */
+  seed: number;
+  /** Image size (default the model's native size). */
+  size?: { width: number; height: number };
+}
+
+/** The reference recipe's settings. */
+export const FMN_DEFAULTS: FmnSettings = {
+  kind: "object",
+  steps: 35,
+  lr: 2e-6,
+  weightDecay: 0.01,
+  loss: "global",
+  eos: "all",
+  imageCount: 4,
+  tolerance: 1e-2,
+  seed: 0,
+};
+
+/** What Forget-Me-Not did, for `--json` reports. */
+export interface FmnReport {
+  /** Loss per step. */
+  losses: number[];
+  /** Mean attention probability on each concept's own tokens, per layer, before and after. */
+  attentionMass: { concept: string; before: number[]; after: number[] }[];
+  /** Per concept: 1 − (mass after / mass before), over all layers. */
+  massReduction: Record<string, number>;
+  /** Seconds per phase. */
+  timings: Record<string, number>;
+  /** Per exported delta: rank and relative error. */
+  deltas: { module: string; rank: number; relativeError: number }[];
+  /** Settings used. */
+  settings: FmnSettings;
+}
+
+/** Options of {@linkcode fmnErase}. */
+export interface FmnOptions {
+  /** Compute backend (gradients, AdamW). */
+  backend: Backend;
+  /** ONNX Runtime build (UNet, VAE, text encoder). */
+  runtime?: BackendName;
+  /** Progress: phases and steps. */
+  onPhase?: (phase: string) => void;
+  /** Called after each training step. */
+  onStep?: (step: number, steps: number, loss: number) => void;
+}
+
+/**
+ * Re-steers the model's cross-attention away from `concepts` and returns the change as an Edit.
+ *
+ * @example
+ * ```ts ignore
+ * import { fmnErase, FMN_DEFAULTS } from "./fmn.ts";
+ * const { edit, report } = await fmnErase(ckpt, ["zebra"], { ...FMN_DEFAULTS, images: "./zebra" }, { backend });
+ * ```
+ */
+export async function fmnErase(
+  ckpt: Checkpoint,
+  concepts: string[],
+  settings: FmnSettings,
+  options: FmnOptions,
+): Promise<{ edit: Edit; report: FmnReport }> {
+  const { backend } = options;
+  const runtime = options.runtime;
+  const timings: Record<string, number> = {};
+  const timed = async <T>(phase: string, f: () => Promise<T>): Promise<T> => {
+    options.onPhase?.(phase);
+    const t = performance.now();
+    try {
+      return await f();
+    } finally {
+      timings[phase] = (timings[phase] ?? 0) + (performance.now() - t) / 1000;
+    }
+  };
+  if (!concepts.length) throw new RangeError("give at least one concept");
+  checkSettings(settings);
+  if (ckpt.config.unet.addition_embed_type === "text_time") {
+    throw new Error(
+      "Forget-Me-Not is not available for SDXL yet (its added conditioning is not wired into the probe)",
+    );
+  }
+  const factor = 2 ** (ckpt.config.vae.block_out_channels.length - 1);
+  const width = settings.size?.width ?? ckpt.config.unet.sample_size * factor;
+  const height = settings.size?.height ?? ckpt.config.unet.sample_size * factor;
+
+  // Prompts, contexts and positions.
+  const encoder = await promptEncoderModel(ckpt);
+  const [tok] = await checkpointTokenizers(ckpt);
+  const prompts = concepts.map((c) => FMN_TEMPLATES[settings.kind].replace("{}", c));
+  const emb = await timed("encode", () => encodePrompts(encoder, prompts, { backend: runtime }));
+  const rowSize = emb.sequence * emb.width;
+  const targets: ResteerTarget[] = [];
+  for (let i = 0; i < concepts.length; i++) {
+    const enc = tok.encode(prompts[i]);
+    const conceptIds = tok.tokenize(concepts[i]);
+    const pos = conceptPositions(enc.ids, enc.length, conceptIds, 49407, settings.eos);
+    const latents = await timed("reference-images", () =>
+      referenceLatents(ckpt, {
+        folder: settings.images,
+        prompt: prompts[i],
+        count: settings.imageCount,
+        width,
+        height,
+        backend: runtime,
+        seed: settings.seed + 1000 * i,
+      }));
+    targets.push({
+      concept: concepts[i],
+      context: emb.hiddenStates.slice(i * rowSize, (i + 1) * rowSize),
+      positions: pos.positions,
+      conceptPositions: pos.conceptPositions,
+      latents,
+    });
+  }
+
+  // Re-steering.
+  const probe = unetProbe(ckpt, { height: height / factor, width: width / factor, backend: runtime });
+  const initial = new Map<string, Float32Array>();
+  for (const l of ckpt.crossAttention) {
+    initial.set(`${l.module}.to_q.weight`, await ckpt.unet.readFloat32(l.toQ));
+    initial.set(`${l.module}.to_k.weight`, await ckpt.unet.readFloat32(l.toK));
+  }
+  const ac = Float32Array.from(alphasCumprod("scaled_linear", 0.00085, 0.012, 1000));
+  const evalLatents = targets.map((t, i) => {
+    // A fixed mid-schedule noisy latent per concept for the before/after attention report.
+    const noise = randn(t.latents[0].length, settings.seed, `fmn-eval-${i}`);
+    const a = Math.sqrt(ac[500]), b = Math.sqrt(1 - ac[500]);
+    return t.latents[0].map((v, j) => a * v + b * noise[j]);
+  });
+  const massOf = (weights: ReadonlyMap<string, Float32Array>) =>
+    Promise.all(
+      targets.map((t, i) =>
+        attentionMass(backend, probe, evalLatents[i], 500, t.context, t.conceptPositions, weights)
+      ),
+    );
+  const before = await timed("attention-before", () => massOf(initial));
+  const totalSteps = settings.steps * concepts.length;
+  const result = await timed("resteer", () =>
+    resteer(probe, targets, {
+      backend,
+      steps: totalSteps,
+      lr: settings.lr,
+      weightDecay: settings.weightDecay,
+      loss: settings.loss,
+      alphasCumprod: ac,
+      seed: settings.seed,
+      weights: initial,
+      onStep: (s, loss) => options.onStep?.(s, totalSteps, loss),
+    }));
+  const after = await timed("attention-after", () => massOf(result.weights));
+
+  // Export: ΔW per to_q / to_k as the smallest LoRA within the tolerance.
+  const deltas: LowRankDelta[] = await timed("export", async () => {
+    const out: LowRankDelta[] = [];
+    for (const l of ckpt.crossAttention) {
+      for (
+        const [name, suffix] of [[`${l.module}.to_q.weight`, "to_q"], [
+          `${l.module}.to_k.weight`,
+          "to_k",
+        ]] as const
+      ) {
+        const w0 = initial.get(name)!, w1 = result.weights.get(name)!;
+        const diff = w1.map((v, i) => v - w0[i]);
+        const [outDim, inDim] = ckpt.unet.info(name).shape;
+        const d = await denseToLowRank(backend, `${l.module}.${suffix}`, diff, outDim, inDim, {
+          tolerance: settings.tolerance,
+        });
+        if (d.rank > 0) out.push(d);
+      }
+    }
+    return out;
+  });
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const report: FmnReport = {
+    losses: result.losses,
+    attentionMass: targets.map((t, i) => ({ concept: t.concept, before: before[i], after: after[i] })),
+    massReduction: Object.fromEntries(targets.map((t, i) => [t.concept, 1 - sum(after[i]) / sum(before[i])])),
+    timings: { ...timings, forward: result.seconds.forward, gradients: result.seconds.gradients },
+    deltas: deltas.map((d) => ({ module: d.module, rank: d.rank, relativeError: d.relativeError })),
+    settings,
+  };
+  return {
+    edit: {
+      deltas,
+      provenance: {
+        baseModelHash: await crossAttentionHash(ckpt),
+        family: ckpt.family,
+        method: "fmn",
+        concepts,
+        parameters: { ...settings },
+        toolVersion: TOOL_VERSION,
+        createdAt: new Date().toISOString(),
+      },
+    },
+    report,
+  };
+}
+
+/** Range checks with messages naming the setting. */
+export function checkSettings(s: FmnSettings): void {
+  if (!(s.lr > 0 && s.lr <= 1)) throw new RangeError(`learning rate must be in (0, 1], got ${s.lr}`);
+  if (!(Number.isInteger(s.steps) && s.steps >= 1 && s.steps <= 10000)) {
+    throw new RangeError(`steps must be an integer from 1 to 10000, got ${s.steps}`);
+  }
+  if (!(s.weightDecay >= 0)) throw new RangeError(`weight decay must be zero or more, got ${s.weightDecay}`);
+  if (!(s.tolerance > 0 && s.tolerance < 1)) {
+    throw new RangeError(`tolerance must be in (0, 1), got ${s.tolerance}`);
+  }
+  if (!(Number.isInteger(s.imageCount) && s.imageCount >= 1)) {
+    throw new RangeError(`image count must be a positive integer, got ${s.imageCount}`);
+  }
+}
