@@ -169,3 +169,46 @@ Deno.test("cli: erase writes a patch and a --json report; bad requests write not
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("cli: attention draws base and patched maps per resolution; a missing word is a clear error", async () => {
+  const { loadCheckpoint } = await import("../formats/checkpoint.ts");
+  const { randomEdit } = await import("../patch/random_edit.ts");
+  const { writeLoraPatch } = await import("../patch/lora_file.ts");
+  const { readPng } = await import("../image/png_read.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    const m = join(dir, "m.safetensors"), p = join(dir, "p.safetensors"), out = join(dir, "map.png");
+    assert.equal((await forget("synth", "--family", "sd15", "--seed", "1", "--out", m)).code, 0);
+    const ckpt = await loadCheckpoint(m);
+    await writeLoraPatch(p, await randomEdit(ckpt, 2), ckpt);
+    ckpt.close();
+    const run = (...a: string[]) =>
+      forgetWith(
+        ["--allow-ffi", "--allow-sys"],
+        "attention",
+        "--model",
+        m,
+        "--size",
+        "64x64",
+        "--steps",
+        "2",
+        "--backend",
+        "ort-node",
+        ...a,
+      );
+    let r = await run("--prompt", "a photo of zebra", "--token", "zebra", "--patch", p, "--out", out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /base: mean attention on "zebra" — 8x8: [\d.]+, 4x4: [\d.]+, 2x2: [\d.]+, 1x1: [\d.]+/,
+    );
+    assert.match(r.stdout, /patched: mean attention/);
+    const png = await readPng(out);
+    assert.ok(png.width > 5 * 64 && png.height > 2 * 64);
+    r = await run("--prompt", "a photo of a cat", "--token", "zebra", "--out", join(dir, "x.png"));
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /zebra/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -12,6 +12,7 @@
  * @module
  */
 import { applyCommand } from "./apply.ts";
+import { attentionCommand } from "./attention.ts";
 import { demoCommand } from "./demo.ts";
 import { encodeCommand } from "./encode.ts";
 import { eraseCommand } from "./erase.ts";
@@ -30,6 +31,10 @@ export interface Subcommand {
 
 /** Every subcommand by name. */
 export const SUBCOMMANDS: Record<string, Subcommand> = {
+  attention: {
+    summary: "draw a word's cross-attention map per UNet resolution, base and patched",
+    run: attentionCommand,
+  },
   apply: { summary: "merge a LoRA patch into a checkpoint (same layout and dtype)", run: applyCommand },
   demo: { summary: "run the main job end to end on the built-in model", run: demoCommand },
   encode: {
