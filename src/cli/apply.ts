@@ -7,7 +7,7 @@ import { loadCheckpoint } from "../formats/checkpoint.ts";
 import { crossAttentionHash } from "../formats/hash.ts";
 import { readLoraPatch } from "../patch/lora_file.ts";
 import { assertDistinctOutput, writeMergedCheckpoint } from "../patch/merge.ts";
-import { CliError, parseCli, requireString } from "./errors.ts";
+import { CliError, parseCommand, requireString } from "./errors.ts";
 
 const HELP = `usage: deno task forget apply --model PATH --patch P.safetensors --out OUT [--scale s] [--force]
 
@@ -24,19 +24,15 @@ and dtype. A patch made for another base model (its recorded hash differs) is re
  * ```
  */
 export async function applyCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCli(args, {
+  const parsed = parseCommand(args, {
     model: { type: "string" },
     patch: { type: "string" },
     out: { type: "string" },
     scale: { type: "string" },
     force: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (positionals.length) throw new CliError(`unexpected argument "${positionals[0]}"\n${HELP}`);
+  }, HELP);
+  if (!parsed) return 0;
+  const { values } = parsed;
   const model = requireString(values, "model"),
     patch = requireString(values, "patch"),
     out = requireString(values, "out");

@@ -15,7 +15,7 @@ import { generateImages } from "../sample/generate.ts";
 import { loadPatchWeights } from "../sample/patch_weights.ts";
 import { parseBackends } from "../api/backends.ts";
 import { assertDistinctOutput } from "../patch/merge.ts";
-import { CliError, integerOption, parseCli, requireString } from "./errors.ts";
+import { CliError, integerOption, parseCommand, requireString } from "./errors.ts";
 
 const HELP = `usage: deno task forget attention --model PATH --prompt TEXT --token WORD --out MAP.png
        [--patch P [--force]] [--seed N] [--steps K] [--guidance g] [--size WxH] [--backend …]
@@ -41,7 +41,7 @@ export function attentionLevel(layer: CrossAttentionLayer, levels: number): numb
  * ```
  */
 export async function attentionCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCli(args, {
+  const parsed = parseCommand(args, {
     model: { type: "string" },
     prompt: { type: "string" },
     token: { type: "string" },
@@ -53,13 +53,9 @@ export async function attentionCommand(args: string[]): Promise<number> {
     guidance: { type: "string" },
     size: { type: "string" },
     backend: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (positionals.length) throw new CliError(`unexpected argument "${positionals[0]}"\n${HELP}`);
+  }, HELP);
+  if (!parsed) return 0;
+  const { values } = parsed;
   const modelPath = requireString(values, "model"), prompt = requireString(values, "prompt");
   const word = requireString(values, "token"), out = requireString(values, "out");
   assertDistinctOutput(modelPath, out);

@@ -13,7 +13,7 @@ import { promptEncoderModel } from "../models/checkpoint_encoders.ts";
 import { encodePrompts } from "../models/encode_prompts.ts";
 import type { TextEmbeddings } from "../models/text_encoders.ts";
 import { parseBackend } from "../runtime/session.ts";
-import { CliError, parseCli, requireString } from "./errors.ts";
+import { CliError, parseCommand, requireString } from "./errors.ts";
 
 const HELP =
   `usage: deno task forget encode --model PATH --prompt TEXT [--prompt TEXT ...] --out FILE.safetensors
@@ -36,19 +36,15 @@ is its WebAssembly build.`;
  * ```
  */
 export async function encodeCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCli(args, {
+  const parsed = parseCommand(args, {
     model: { type: "string" },
     prompt: { type: "string", multiple: true },
     prompts: { type: "string" },
     out: { type: "string" },
     backend: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (positionals.length) throw new CliError(`unexpected argument "${positionals[0]}"\n${HELP}`);
+  }, HELP);
+  if (!parsed) return 0;
+  const { values } = parsed;
   const modelPath = requireString(values, "model");
   const out = requireString(values, "out");
   let backend;

@@ -9,7 +9,7 @@ import { loadModel } from "../api/model.ts";
 import type { ForgetOptions } from "../api/plan.ts";
 import { assertDistinctOutput } from "../patch/merge.ts";
 import { type TensorData, writeSafetensors } from "../formats/safetensors.ts";
-import { CliError, oneOf, parseCli, requireString } from "./errors.ts";
+import { CliError, oneOf, parseCommand, requireString } from "./errors.ts";
 import { progressBar } from "./progress.ts";
 import type { ConceptKind } from "../methods/closed_form/defaults.ts";
 
@@ -49,7 +49,7 @@ function num(values: Record<string, unknown>, name: string): number | undefined 
  * ```
  */
 export async function eraseCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCli(args, {
+  const parsed = parseCommand(args, {
     model: { type: "string" },
     concept: { type: "string", multiple: true },
     out: { type: "string" },
@@ -79,13 +79,9 @@ export async function eraseCommand(args: string[]): Promise<number> {
     backend: { type: "string" },
     "no-cache": { type: "boolean" },
     json: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (positionals.length) throw new CliError(`unexpected argument "${positionals[0]}"\n${HELP}`);
+  }, HELP);
+  if (!parsed) return 0;
+  const { values } = parsed;
   const t0 = performance.now();
   const modelPath = requireString(values, "model");
   const out = requireString(values, "out");

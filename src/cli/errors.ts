@@ -41,6 +41,33 @@ export function parseCli(args: string[], options: NonNullable<ParseArgsConfig["o
 }
 
 /**
+ * Parses a subcommand's options (plus `--help`/`-h`). With `--help` it prints `help` and returns null (the
+ * caller exits 0); a positional argument is a usage error when `positionals` is false.
+ *
+ * @example
+ * ```ts
+ * import { parseCommand } from "./errors.ts";
+ * parseCommand(["--seed", "3"], { seed: { type: "string" } }, "usage: …")?.values.seed; // "3"
+ * ```
+ */
+export function parseCommand(
+  args: string[],
+  options: NonNullable<ParseArgsConfig["options"]>,
+  help: string,
+  positionals = false,
+): ParsedArgs | null {
+  const parsed = parseCli(args, { ...options, help: { type: "boolean", short: "h" } });
+  if (parsed.values.help) {
+    console.log(help);
+    return null;
+  }
+  if (!positionals && parsed.positionals.length) {
+    throw new CliError(`unexpected argument "${parsed.positionals[0]}"\n${help}`);
+  }
+  return parsed;
+}
+
+/**
  * A required string option, or a {@linkcode CliError} naming it.
  *
  * @example

@@ -12,7 +12,7 @@ import { parseBackend } from "../runtime/session.ts";
 import { generatedGrid, generateImages } from "../sample/generate.ts";
 import { loadPatchWeights } from "../sample/patch_weights.ts";
 import { type PredictionType, SCHEDULER_KINDS, type SchedulerKind } from "../sample/scheduler.ts";
-import { CliError, integerOption, oneOf, parseCli, requireString } from "./errors.ts";
+import { CliError, integerOption, oneOf, parseCommand, requireString } from "./errors.ts";
 import { progressBar } from "./progress.ts";
 
 const HELP = `usage: deno task forget generate --model PATH --prompt TEXT --out IMG.png [options]
@@ -75,7 +75,7 @@ function numberOption(value: string | undefined, name: string, fallback: number)
  * ```
  */
 export async function generateCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCli(args, {
+  const parsed = parseCommand(args, {
     model: { type: "string" },
     prompt: { type: "string", multiple: true },
     negative: { type: "string" },
@@ -91,13 +91,9 @@ export async function generateCommand(args: string[]): Promise<number> {
     grid: { type: "boolean" },
     backend: { type: "string" },
     out: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (positionals.length) throw new CliError(`unexpected argument "${positionals[0]}"\n${HELP}`);
+  }, HELP);
+  if (!parsed) return 0;
+  const { values } = parsed;
   const modelPath = requireString(values, "model");
   const out = requireString(values, "out");
   const prompts = (values.prompt as string[] | undefined) ?? [];

@@ -5,7 +5,7 @@
  */
 import { loadCheckpoint } from "../formats/checkpoint.ts";
 import { formatSummary, summarize } from "../formats/summary.ts";
-import { CliError, parseCli } from "./errors.ts";
+import { CliError, parseCommand } from "./errors.ts";
 
 const HELP = `usage: deno task forget inspect PATH [--json]
 
@@ -22,14 +22,9 @@ layout, dtype, the cross-attention layers that erasure edits, and the text encod
  * ```
  */
 export async function inspectCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCli(args, {
-    json: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseCommand(args, { json: { type: "boolean" } }, HELP, true);
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length !== 1) throw new CliError(`expected one checkpoint path\n${HELP}`);
   const ckpt = await loadCheckpoint(positionals[0]);
   try {

@@ -5,7 +5,7 @@
  */
 import { FAMILIES } from "../models/config.ts";
 import { writeSyntheticCheckpoint } from "../formats/synth.ts";
-import { CliError, integerOption, oneOf, parseCli, requireString } from "./errors.ts";
+import { integerOption, oneOf, parseCommand, requireString } from "./errors.ts";
 import { progressBar } from "./progress.ts";
 
 const HELP = `usage: deno task forget synth --family sd15|sd21|sdxl --out PATH
@@ -24,7 +24,7 @@ tiny keeps every key with small widths (tests); full has the real shapes (benchm
  * ```
  */
 export async function synthCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCli(args, {
+  const parsed = parseCommand(args, {
     family: { type: "string" },
     size: { type: "string" },
     layout: { type: "string" },
@@ -32,13 +32,9 @@ export async function synthCommand(args: string[]): Promise<number> {
     seed: { type: "string" },
     ema: { type: "boolean" },
     out: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (positionals.length) throw new CliError(`unexpected argument "${positionals[0]}"\n${HELP}`);
+  }, HELP);
+  if (!parsed) return 0;
+  const { values } = parsed;
   const family = oneOf(values, "family", FAMILIES);
   const out = requireString(values, "out");
   const dtype = oneOf(values, "dtype", ["f16", "f32", "bf16"] as const, "f16").toUpperCase() as
