@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { type Matrix64, matrix64, transpose } from "../../../kernels/matrix.ts";
+import type { Backend } from "../../../kernels/backend.ts";
+import { matrix, type Matrix64, matrix64, transpose } from "../../../kernels/matrix.ts";
 
 /**
  * `op(A)·op(B)` in float64 (i-k-j loop order, so the inner loop streams rows).
@@ -110,4 +111,30 @@ export function hstack64(parts: Matrix64[]): Matrix64 {
     c0 += p.cols;
   }
   return matrix64(rows, cols, out);
+}
+
+/**
+ * `op(A)·op(B)` for large operands: the product runs as float32 on the compute backend (ONNX Runtime's
+ * MatMul behind the CPU backend, or the GPU), the result comes back as float64. For the d×d×k products of
+ * the closed-form methods (k ≤ a few hundred) the float32 rounding (~1e-7 relative) is far below what the
+ * ridge-regularised solves amplify; sums and solves stay in float64.
+ *
+ * @example
+ * ```ts ignore
+ * import { mulOnBackend } from "./dense64.ts";
+ * const au = await mulOnBackend(backend, a, u);
+ * ```
+ */
+export async function mulOnBackend(
+  backend: Backend,
+  a: Matrix64,
+  b: Matrix64,
+  transA = false,
+  transB = false,
+): Promise<Matrix64> {
+  const m = transA ? a.cols : a.rows, k = transA ? a.rows : a.cols, n = transB ? b.rows : b.cols;
+  if (m * k * n < 64 ** 3) return mul64(a, b, transA, transB);
+  const f32 = (x: Matrix64) => matrix(x.rows, x.cols, Float32Array.from(x.data));
+  const c = await backend.matmul(f32(a), f32(b), { transA, transB });
+  return matrix64(c.rows, c.cols, Float64Array.from(c.data));
 }

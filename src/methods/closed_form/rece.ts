@@ -13,7 +13,7 @@
  */
 import type { Backend } from "../../../kernels/backend.ts";
 import { type Matrix64, transpose } from "../../../kernels/matrix.ts";
-import { add64, addDiagonal, mul64 } from "./dense64.ts";
+import { add64, addDiagonal, mulOnBackend } from "./dense64.ts";
 import type { FactoredUpdate } from "./factored.ts";
 
 /** The adversarial embeddings of one derivation and the solve quality. */
@@ -44,13 +44,14 @@ export async function adversarialEmbeddings(
   if (!(lambda > 0)) throw new RangeError(`adversarialEmbeddings: λ must be positive, got ${lambda}`);
   const a = weightGram;
   // AM = A + (A·U)·R; MᵀAM = AM + Rᵀ·(Uᵀ·AM).
-  const am = update.u.cols ? add64(a, mul64(mul64(a, update.u), update.r)) : a;
+  const mul = (x: Matrix64, y: Matrix64, tx = false, ty = false) => mulOnBackend(backend, x, y, tx, ty);
+  const am = update.u.cols ? add64(a, await mul(await mul(a, update.u), update.r)) : a;
   const x = update.u.cols
-    ? add64(am, mul64(update.r, mul64(update.u, am, true, false), true, false))
+    ? add64(am, await mul(update.r, await mul(update.u, am, true, false), true, false))
     : add64(am, am, 1, 0);
   symmetrize(x);
   addDiagonal(x, lambda);
-  const rhs = mul64(rows, am); // rows·A·M = (MᵀA·eᵀ)ᵀ
+  const rhs = await mul(rows, am); // rows·A·M = (MᵀA·eᵀ)ᵀ
   const solved = await backend.solveSPD(x, transpose(rhs));
   return { embeddings: transpose(solved.x), relativeResidual: solved.relativeResidual };
 }
