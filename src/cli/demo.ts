@@ -10,19 +10,12 @@ import { join } from "node:path";
 import { writeSyntheticCheckpoint } from "../formats/synth.ts";
 import { loadCheckpoint } from "../formats/checkpoint.ts";
 import { formatSummary, summarize } from "../formats/summary.ts";
-import { parseCli } from "./errors.ts";
+import { integerOption, parseCommand } from "./errors.ts";
+import { toyManifestPath } from "../eval/toy_world.ts";
+import { toyDemo } from "./toy_demo.ts";
 
-/**
- * Runs the demo; returns the exit code.
- *
- * @example
- * ```ts ignore
- * import { demoCommand } from "./demo.ts";
- * await demoCommand([]);
- * ```
- */
-export async function demoCommand(args: string[]): Promise<number> {
-  const { values } = parseCli(args, { keep: { type: "boolean" } });
+/** The demo on a synthetic checkpoint, for installs without the toy world. */
+async function syntheticDemo(values: Record<string, unknown>): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "forget-demo-" });
   try {
     console.log(
@@ -60,4 +53,41 @@ export async function demoCommand(args: string[]): Promise<number> {
     if (!values.keep) await Deno.remove(dir, { recursive: true });
   }
   return 0;
+}
+
+const HELP = `usage: deno task demo [--out DIR] [--prompts n] [--seeds n] [--backend …]
+
+On the built-in toy world: generates images of one object, one style and one character, erases the three
+with UCE and with RECE, generates again with the same seeds, asks the judge what each image shows, prints
+the detection rate of every concept before and after, and writes a PNG grid and an HTML report to DIR
+(default ./forget-demo). Without the toy world it runs on a synthetic checkpoint and says so.`;
+
+/**
+ * Runs the demo; returns the exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { demoCommand } from "./demo.ts";
+ * await demoCommand([]);
+ * ```
+ */
+export async function demoCommand(args: string[]): Promise<number> {
+  const parsed = parseCommand(args, {
+    keep: { type: "boolean" },
+    out: { type: "string" },
+    prompts: { type: "string" },
+    seeds: { type: "string" },
+    backend: { type: "string" },
+    synthetic: { type: "boolean" },
+  }, HELP);
+  if (!parsed) return 0;
+  const { values } = parsed;
+  const manifest = values.synthetic ? null : await toyManifestPath();
+  if (!manifest) return await syntheticDemo(values);
+  return await toyDemo(manifest, {
+    out: (values.out as string | undefined) ?? "forget-demo",
+    prompts: integerOption(values, "prompts", 2, 1, 100),
+    seeds: integerOption(values, "seeds", 2, 1, 100),
+    backend: (values.backend as string | undefined) ?? "auto,ort-node",
+  });
 }
