@@ -11,6 +11,7 @@ import { writeSyntheticCheckpoint } from "../formats/synth.ts";
 import { loadCheckpoint } from "../formats/checkpoint.ts";
 import { formatSummary, summarize } from "../formats/summary.ts";
 import { integerOption, parseCommand } from "./errors.ts";
+import { loadModel } from "../api/model.ts";
 import { toyManifestPath } from "../eval/toy_world.ts";
 import { toyDemo } from "./toy_demo.ts";
 
@@ -19,7 +20,8 @@ async function syntheticDemo(values: Record<string, unknown>): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "forget-demo-" });
   try {
     console.log(
-      "forget demo — on a SYNTHETIC SD 1.5 checkpoint (random weights; the trained toy model is not built yet)\n",
+      "forget demo — on a SYNTHETIC SD 1.5 checkpoint (random weights: it shows the mechanics, not that a concept\n" +
+        "is gone; the built-in toy world in conceptbench/toy/ is used when present)\n",
     );
     let t = performance.now();
     const path = join(dir, "sd15-synthetic.safetensors");
@@ -44,10 +46,16 @@ async function syntheticDemo(values: Record<string, unknown>): Promise<number> {
       `3. read the ${2 * ckpt.crossAttention.length} to_k/to_v matrices that erasure edits ` +
         `(sum of Frobenius norms ${norms.toFixed(3)}) in ${(performance.now() - t).toFixed(0)} ms`,
     );
-    console.log(
-      "\nNext in this demo as the project grows: encode prompts, erase a concept (UCE/RECE), write a LoRA patch.",
-    );
     ckpt.close();
+    t = performance.now();
+    const model = await loadModel(path, { backend: "auto,ort-node", cacheDir: null });
+    const patch = join(dir, "no-zebra.safetensors");
+    const result = await model.forget("zebra", { method: "uce" }).savePatch(patch);
+    model.close();
+    console.log(
+      `4. erased "zebra" with UCE and wrote a ${(result.patchBytes / 1024).toFixed(0)} KiB LoRA patch ` +
+        `(${result.edit.deltas.length} weights) in ${(performance.now() - t).toFixed(0)} ms`,
+    );
     if (values.keep) console.log(`kept ${dir}`);
   } finally {
     if (!values.keep) await Deno.remove(dir, { recursive: true });

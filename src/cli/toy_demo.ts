@@ -39,9 +39,13 @@ export interface ToyDemoOptions {
 export async function toyDemo(manifestPath: string, options: ToyDemoOptions): Promise<number> {
   const t0 = performance.now();
   const manifest = await readManifest(manifestPath);
-  const erased = ["object", "style", "id"].map((cat) => manifest.concepts.find((c) => c.category === cat)!.concept);
+  const erased = ["object", "style", "id"].map((cat) =>
+    manifest.concepts.find((c) => c.category === cat)!.concept
+  );
   console.log(`forget demo — the built-in toy world (${manifest.model})`);
-  console.log(`erasing ${erased.map((c) => JSON.stringify(c)).join(", ")} (one object, one style, one character)\n`);
+  console.log(
+    `erasing ${erased.map((c) => JSON.stringify(c)).join(", ")} (one object, one style, one character)\n`,
+  );
   const model = await loadModel(manifest.model, { backend: options.backend, cacheDir: null, warn: () => {} });
   const judge = await Judge.open(manifest.judge, { backend: model.backends.runtime });
   try {
@@ -63,7 +67,9 @@ export async function toyDemo(manifestPath: string, options: ToyDemoOptions): Pr
         patch: { key: path, weights: await applyEdit(model.checkpoint.unet, result.edit) },
       });
     }
-    console.log(`\ngenerating and judging ${options.prompts} prompt(s) × ${options.seeds} seed(s) per concept, per model…`);
+    console.log(
+      `\ngenerating and judging ${options.prompts} prompt(s) × ${options.seeds} seed(s) per concept, per model…`,
+    );
     const comparison = await compareVariants(model.checkpoint, manifest, judge, variants, erased, {
       prompts: options.prompts,
       seeds: options.seeds,
@@ -71,18 +77,28 @@ export async function toyDemo(manifestPath: string, options: ToyDemoOptions): Pr
     });
     console.log("\ndetection rate by the judge (share of images in which it finds the concept)\n");
     console.log(formatComparison(comparison.rows));
-    const grid = comparisonGrid(comparison, [...erased, others[0]], Math.min(2, options.prompts * options.seeds));
+    const grid = comparisonGrid(
+      comparison,
+      [...erased, others[0]],
+      Math.min(2, options.prompts * options.seeds),
+    );
     const gridPath = join(options.out, "before-after.png");
     await writePng(gridPath, grid);
     const reportPath = join(options.out, "report.html");
     await writeHtmlReport(reportPath, {
       title: `Erasing ${erased.join(", ")} from the toy world`,
       notes: [
-        `Model: ${manifest.model}. Erased with UCE and RECE (closed form; ${timings.join(", ")}), preserving the other concepts.`,
+        `Model: ${manifest.model}. Erased with UCE and RECE (closed form; ${
+          timings.join(", ")
+        }), preserving the other concepts.`,
         `Each concept was generated from ${options.prompts} prompt(s) × ${options.seeds} seed(s) with ${manifest.sampling.steps} DDIM steps, guidance ${manifest.sampling.guidance_scale}, the same seeds for every model, and classified by the toy world's judge.`,
       ],
       rows: comparison.rows,
-      figures: [{ caption: "Rows: base model, UCE patch, RECE patch. Columns: the erased concepts, then one kept concept.", png: encodePng(grid) }],
+      figures: [{
+        caption:
+          "Rows: base model, UCE patch, RECE patch. Columns: the erased concepts, then one kept concept.",
+        png: encodePng(grid),
+      }],
     });
     console.log(`\nwrote ${resolve(gridPath)}\nwrote ${resolve(reportPath)}`);
     console.log(`total ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -47,7 +47,13 @@ export async function compareVariants(
   judge: Judge,
   variants: Variant[],
   erased: string[],
-  options: { prompts?: number; seeds?: number; backend?: BackendName; concepts?: string[]; onProgress?: (msg: string) => void } = {},
+  options: {
+    prompts?: number;
+    seeds?: number;
+    backend?: BackendName;
+    concepts?: string[];
+    onProgress?: (msg: string) => void;
+  } = {},
 ): Promise<Comparison> {
   const t0 = performance.now();
   const detections: Record<string, ConceptDetection[]> = {};
@@ -86,5 +92,10 @@ export function comparisonGrid(c: Comparison, concepts: string[], perConcept: nu
     concepts.flatMap((name) => c.detections[l].find((d) => d.concept === name)!.images.slice(0, perConcept))
   );
   const columns = concepts.flatMap((name) => Array.from({ length: perConcept }, (_, i) => i ? "" : name));
-  return imageGrid(cells, { rowLabels: labels, columnLabels: columns, cellWidth: 64, title: "same prompts and seeds" });
+  return imageGrid(cells, {
+    rowLabels: labels,
+    columnLabels: columns,
+    cellWidth: 64,
+    title: "same prompts and seeds",
+  });
 }
