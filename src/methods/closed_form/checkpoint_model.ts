@@ -35,6 +35,11 @@ export async function closedFormModel(
   ckpt: Checkpoint,
   options: ClosedFormModelOptions = {},
 ): Promise<ClosedFormModel> {
+  // Start building the text encoder's session (seconds of ONNX Runtime work off the JS thread) while the
+  // weights are read and hashed; "" is encoded by nearly every erasure (the usual preserve text).
+  const encoder = await promptEncoderModel(ckpt);
+  const early = encodePrompts(encoder, [""], { backend: options.runtime, warn: () => {} });
+  early.catch(() => {}); // an error surfaces below, when the encoder is awaited
   const hash = await crossAttentionHash(ckpt);
   const weights: EditedWeight[] = [];
   for (const layer of ckpt.crossAttention) {
@@ -46,7 +51,7 @@ export async function closedFormModel(
       });
     }
   }
-  const encoder = await promptEncoderModel(ckpt, { hash });
+  await early;
   const keyParts = encoder.configs!.map((_, i) => encoderKey(encoder, i)).join("|");
   return {
     family: ckpt.family,
