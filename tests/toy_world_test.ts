@@ -20,7 +20,9 @@ Deno.test({
   ignore,
   async fn() {
     const manifest = await readManifest(manifestPath!);
-    const meta = JSON.parse(await Deno.readTextFile(new URL("./fixtures/judge/renders.json", import.meta.url)));
+    const meta = JSON.parse(
+      await Deno.readTextFile(new URL("./fixtures/judge/renders.json", import.meta.url)),
+    );
     const raw = gunzipSync(await Deno.readFile(new URL("./fixtures/judge/renders.rgb.gz", import.meta.url)));
     const size = meta.size, per = size * size * 3;
     const images: RgbImage[] = Array.from({ length: meta.count }, (_, i) => ({
@@ -44,21 +46,35 @@ Deno.test({
   ignore,
   async fn() {
     const manifest = await readManifest(manifestPath!);
-    const model = await loadModel(manifest.model, { backend: "cpu,ort-node", cacheDir: null, warn: () => {} });
+    const model = await loadModel(manifest.model, {
+      backend: "cpu,ort-node",
+      cacheDir: null,
+      warn: () => {},
+    });
     const judge = await Judge.open(manifest.judge, { backend: "ort-node" });
     try {
       const target = "star";
       const others = manifest.concepts.map((c) => c.concept).filter((c) => c !== target);
       const result = await model.forget(target, { method: "rece", preserve: others }).run();
       const patch = { key: "test-rece", weights: await applyEdit(model.checkpoint.unet, result.edit) };
-      const c = await compareVariants(model.checkpoint, manifest, judge, [
-        { label: "base", patch: null },
-        { label: "RECE", patch },
-      ], [target], { prompts: 6, seeds: 2, backend: "ort-node" });
+      const c = await compareVariants(
+        model.checkpoint,
+        manifest,
+        judge,
+        [
+          { label: "base", patch: null },
+          { label: "RECE", patch },
+        ],
+        [target],
+        { prompts: 6, seeds: 2, backend: "ort-node" },
+      );
       for (const row of c.rows) {
         const change = row.rates.RECE - row.rates.base;
         if (row.erased) assert.ok(change <= -0.6, `${row.concept}: ${row.rates.base} → ${row.rates.RECE}`);
-        else assert.ok(Math.abs(change) <= 0.1, `${row.concept} moved: ${row.rates.base} → ${row.rates.RECE}`);
+        else {assert.ok(
+            Math.abs(change) <= 0.1,
+            `${row.concept} moved: ${row.rates.base} → ${row.rates.RECE}`,
+          );}
       }
     } finally {
       await judge.close();
