@@ -1,6 +1,7 @@
 /**
- * A 5×8 bitmap font for printable ASCII (32–126), drawn for this project and placed in the public domain
- * (CC0) by its authors: capitals and digits 7 pixels tall, lowercase x-height 5, one row for descenders.
+ * A 5×8 bitmap font for printable ASCII (32–126), drawn from scratch for this project (so it is under the
+ * project's own licence, not copied from any font file): capitals and digits 7 pixels tall, lowercase
+ * x-height 5, one row for descenders.
  * Each glyph is written out as rows of `#` (ink) and `.` (paper) so it can be read and edited here.
  *
  * @module

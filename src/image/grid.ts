@@ -6,6 +6,7 @@
  */
 
 import { filledImage, pasteImage, type Rgb, type RgbImage } from "./image.ts";
+import { resizeToWidth } from "./resize.ts";
 import { drawText, lineHeight, textWidth, wrapText } from "./text.ts";
 
 /** Layout settings of {@linkcode imageGrid}. */
@@ -14,6 +15,8 @@ export interface GridOptions {
   rowLabels?: readonly string[];
   /** One caption per column, drawn above and word-wrapped to the column width. */
   columnLabels?: readonly string[];
+  /** Scale every image to this width first (aspect kept), e.g. 256 for a sheet of 512 px images. */
+  cellWidth?: number;
   /** A title above everything. */
   title?: string;
   /** Pixels between cells (default 4). */
@@ -49,6 +52,12 @@ export function imageGrid(
   cells: readonly (readonly (RgbImage | null)[])[],
   options: GridOptions = {},
 ): RgbImage {
+  const cellWidth = options.cellWidth;
+  if (cellWidth !== undefined) {
+    cells = cells.map((row) =>
+      row.map((im) => im && im.width !== cellWidth ? resizeToWidth(im, cellWidth) : im)
+    );
+  }
   const rows = cells.length;
   const cols = Math.max(0, ...cells.map((r) => r.length));
   if (rows === 0 || cols === 0) throw new Error("imageGrid: no images (cells is empty)");

@@ -40,7 +40,7 @@ export function resizeBilinear(map: HeatMap, height: number, width: number): Hea
   checkMap(map);
   const out = new Float32Array(height * width);
   const { values, height: h, width: w } = map;
-  const xs = axis(w, width), ys = axis(h, height);
+  const xs = bilinearTaps(w, width), ys = bilinearTaps(h, height);
   for (let y = 0; y < height; y++) {
     const [y0, y1, fy] = ys[y];
     for (let x = 0; x < width; x++) {
@@ -53,8 +53,17 @@ export function resizeBilinear(map: HeatMap, height: number, width: number): Hea
   return { values: out, height, width };
 }
 
-/** For each output coordinate: the two source indices and the weight of the second. */
-function axis(from: number, to: number): [number, number, number][] {
+/**
+ * For each output coordinate of a bilinear resize from `from` to `to` samples (half-pixel centres, edges
+ * clamped): the two source indices and the weight of the second.
+ *
+ * @example
+ * ```ts
+ * import { bilinearTaps } from "./heatmap.ts";
+ * bilinearTaps(2, 4); // [[0, 0, 0], [0, 1, 0.25], [0, 1, 0.75], [1, 1, 0]]
+ * ```
+ */
+export function bilinearTaps(from: number, to: number): [number, number, number][] {
   const scale = from / to;
   return Array.from({ length: to }, (_, i) => {
     const src = Math.max(0, (i + 0.5) * scale - 0.5);

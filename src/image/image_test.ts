@@ -9,6 +9,7 @@ import { heatmapImage, overlayHeatmap, resizeBilinear } from "./heatmap.ts";
 import { filledImage, pasteImage, type RgbImage, toRgb } from "./image.ts";
 import { decodedToRgb, rgbToDecoded } from "./latent_image.ts";
 import { decodePng } from "./png_read.ts";
+import { resizeImage } from "./resize.ts";
 import { drawText, lineHeight, textWidth, wrapText } from "./text.ts";
 
 const OPS = JSON.parse(
@@ -158,4 +159,26 @@ Deno.test("notebook display returns a PNG MIME bundle", () => {
   const bundle = shown[Symbol.for("Jupyter.display")]();
   const png = Uint8Array.from(atob(bundle["image/png"]), (c) => c.charCodeAt(0));
   assert.deepEqual(decodePng(png).data, image.data);
+});
+
+Deno.test("resize: area average when shrinking, bilinear when growing", () => {
+  const image: RgbImage = { width: 4, height: 2, channels: 3, data: new Uint8Array(24) };
+  for (let p = 0; p < 8; p++) image.data.fill(p * 30, p * 3, p * 3 + 3); // row 0: 0 30 60 90; row 1: 120 …
+  const half = resizeImage(image, 2, 1);
+  assert.deepEqual([...half.data], [75, 75, 75, 135, 135, 135]); // means of 2×2 blocks
+  const third = resizeImage(
+    { width: 3, height: 1, channels: 3, data: Uint8Array.of(0, 0, 0, 90, 90, 90, 30, 30, 30) },
+    2,
+    1,
+  );
+  assert.deepEqual([...third.data], [30, 30, 30, 50, 50, 50]); // coverage 1 + ½, ½ + 1
+  const up = resizeImage(
+    { width: 2, height: 1, channels: 3, data: Uint8Array.of(0, 0, 0, 100, 100, 100) },
+    4,
+    1,
+  );
+  assert.deepEqual([...up.data].filter((_, i) => i % 3 === 0), [0, 25, 75, 100]); // torch bilinear positions
+  const grid = imageGrid([[filledImage(64, 32, [1, 2, 3])]], { cellWidth: 16, margin: 0 });
+  assert.deepEqual([grid.width, grid.height], [16, 8]);
+  assert.throws(() => resizeImage(image, 0, 1), /positive integers/);
 });

@@ -19,6 +19,7 @@ export { encodePng, type PngWriteOptions, writePng } from "./png_write.ts";
 export { decodePng, type PngImage, pngToRgb, readPng } from "./png_read.ts";
 export { decodedToRgb, rgbToDecoded } from "./latent_image.ts";
 export { type GridOptions, imageGrid } from "./grid.ts";
+export { resizeImage, resizeToWidth } from "./resize.ts";
 export { drawText, lineHeight, textWidth, wrapText } from "./text.ts";
 export { colormap } from "./colormap.ts";
 export { type HeatMap, heatmapImage, type HeatRange, overlayHeatmap, resizeBilinear } from "./heatmap.ts";
