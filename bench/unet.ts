@@ -12,6 +12,29 @@
  */
 import type { BenchRow, BenchSuite } from "./types.ts";
 import { fullCheckpoint } from "./fixtures.ts";
+import { type Family, presetConfig } from "../src/models/config.ts";
+import { unetWeights } from "../src/models/unet_weights.ts";
+import { WASM_MEMORY_BUDGET_BYTES } from "../src/runtime/session.ts";
+
+/** Rows saying which full-size UNets fit the WASM build at all (from the weight list; nothing is run). */
+function wasmFit(): BenchRow[] {
+  return (["sd15", "sd21", "sdxl"] as Family[]).map((family) => {
+    const params = unetWeights(presetConfig(family).unet).reduce(
+      (s, w) => s + w.shape.reduce((a, b) => a * b, 1),
+      0,
+    );
+    const bytes = 2 * params;
+    const fits = 2 * bytes <= WASM_MEMORY_BUDGET_BYTES;
+    return {
+      name: `${family} UNet float16 weights`,
+      value: bytes / 1e9,
+      unit: "GB",
+      note: fits
+        ? "fits the WASM backend (float16 kept, cast at run time)"
+        : "TOO LARGE for the WASM backend's 4 GB: runs on the native backend ort-node only",
+    };
+  });
+}
 
 interface ChildResult {
   ok: boolean;
@@ -85,7 +108,7 @@ export const suite: BenchSuite = {
   name: "unet",
   async run(): Promise<BenchRow[]> {
     const path = await fullCheckpoint("sd15");
-    const out: BenchRow[] = [];
+    const out: BenchRow[] = wasmFit();
     const nativeF32 = await measure(path, "ort-node", "float32", 64, 3);
     out.push(
       ...rows("sd15 512² ort-node f32 weights", nativeF32, "native backend (onnxruntime-node, --allow-ffi)"),

@@ -8,6 +8,7 @@ import { dirname, extname } from "node:path";
 import { stat } from "node:fs/promises";
 import { loadCheckpoint } from "../formats/checkpoint.ts";
 import { writePng } from "../image/png_write.ts";
+import { overlayHeatmap } from "../image/heatmap.ts";
 import { parseBackend } from "../runtime/session.ts";
 import { generatedGrid, generateImages } from "../sample/generate.ts";
 import { loadPatchWeights } from "../sample/patch_weights.ts";
@@ -27,6 +28,8 @@ const HELP = `usage: deno task forget generate --model PATH --prompt TEXT --out 
   --prediction P       epsilon or v_prediction (SD 2.x 768 models; default: the folder's scheduler config)
   --patch P            a LoRA patch to apply (refused if made for another base model, unless --force)
   --patch-scale s      patch strength (default 1)
+  --attention WORD     also write the image with WORD's cross-attention map over it (averaged over heads,
+                       layers and steps) as OUT…-attention-WORD.png (repeat for several words)
   --grid               write one grid image (rows: prompts, columns: seeds) instead of one file per image
   --backend B          ort-web (WASM, default) or ort-node (native, needs --allow-ffi)
 
@@ -89,6 +92,7 @@ export async function generateCommand(args: string[]): Promise<number> {
     "patch-scale": { type: "string" },
     force: { type: "boolean" },
     grid: { type: "boolean" },
+    attention: { type: "string", multiple: true },
     backend: { type: "string" },
     out: { type: "string" },
   }, HELP);
@@ -113,6 +117,12 @@ export async function generateCommand(args: string[]): Promise<number> {
     ? undefined
     : oneOf(values, "prediction", ["epsilon", "v_prediction"] as const) as PredictionType;
   const backend = parseBackend(values.backend as string | undefined);
+  const words = (values.attention as string[] | undefined) ?? [];
+  for (const word of words) {
+    if (!/^[\p{L}\p{N}_-]+$/u.test(word)) {
+      throw new CliError(`--attention takes one word (letters, digits, - or _), got "${word}"`);
+    }
+  }
   const patchScale = numberOption(values["patch-scale"] as string | undefined, "patch-scale", 1);
 
   const t0 = performance.now();
@@ -137,6 +147,7 @@ export async function generateCommand(args: string[]): Promise<number> {
       prediction,
       patch,
       backend,
+      attention: words.length ? { words } : undefined,
       onProgress: (p) => bar.update((p.image * p.steps + p.step + 1) / (p.images * p.steps)),
     });
     bar.done();
@@ -152,6 +163,16 @@ export async function generateCommand(args: string[]): Promise<number> {
       for (const [k, im] of images.entries()) {
         const path = `${stem}-${Math.floor(k / seeds.length) + 1}-${im.seed}.png`;
         await writePng(path, im.image);
+        written.push(path);
+      }
+    }
+    for (const [k, im] of images.entries()) {
+      const stem = images.length === 1
+        ? out.slice(0, -4)
+        : `${out.slice(0, -4)}-${Math.floor(k / seeds.length) + 1}-${im.seed}`;
+      for (const a of im.attention ?? []) {
+        const path = `${stem}-attention-${a.label}.png`;
+        await writePng(path, overlayHeatmap(im.image, a.map, { alpha: 0.6 }));
         written.push(path);
       }
     }

@@ -37,6 +37,17 @@ Deno.test("cli generate: writes PNGs; bad input gets a clear error and nothing i
       const png = await readPng(`${dir}/cat-1-${seed}.png`);
       deepStrictEqual([png.width, png.height], [64, 48]);
     }
+    const maps = await quietly([
+      ...base,
+      "--prompt",
+      "a photo of a cat",
+      "--attention",
+      "cat",
+      "--out",
+      `${dir}/m.png`,
+    ]);
+    equal(maps.code, 0, maps.errors);
+    deepStrictEqual((await readPng(`${dir}/m-2-0-attention-cat.png`)).width, 64);
     const grid = await quietly([
       ...base,
       "--prompt",

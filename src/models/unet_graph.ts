@@ -79,7 +79,8 @@ export interface UNetGraphOptions {
   contextLength?: number;
   /**
    * Largest self-attention score tensor (bytes, at batch 2) computed at once; larger ones are computed in
-   * slices of heads (default 256 MiB; `Infinity` never slices).
+   * slices of heads, to lower peak memory (default `Infinity`: never; slicing looked much slower on the
+   * WASM build in a first, contended measurement, so it is opt-in until measured properly).
    */
   attentionSliceBytes?: number;
   /** Graph name (default `unet`). */
@@ -172,7 +173,7 @@ export async function buildUNetGraph(
   const ctxDim = cfg.cross_attention_dim;
   const ctxLen = options.contextLength ?? 77;
   const sdxl = cfg.addition_embed_type === "text_time";
-  const sliceBytes = options.attentionSliceBytes ?? 256 * 2 ** 20;
+  const sliceBytes = options.attentionSliceBytes ?? Infinity;
 
   const sample = g.input(UNET_IO.sample, "float32", ["batch", cfg.in_channels, height, width]);
   const timestep = g.input(UNET_IO.timestep, "float32", ["batch"]);
@@ -263,7 +264,7 @@ export async function buildUNetGraph(
     const k = await L.linear(kvIn, `${p}.to_k`, kvDim, c, { bias: false, weightName: kName });
     const v = await L.linear(kvIn, `${p}.to_v`, kvDim, c, { bias: false, weightName: vName });
     // Self-attention scores of the largest levels take gigabytes ([2, 8, 4096, 4096] float32 at 512²):
-    // process the heads in slices of at most `attentionSliceBytes` each.
+    // optionally process the heads in slices of at most `attentionSliceBytes` each.
     const scoreBytes = 2 * 4 * heads * n * keys;
     let slices = 1;
     while (scoreBytes / slices > sliceBytes && slices < heads) {

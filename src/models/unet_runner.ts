@@ -86,6 +86,39 @@ function float32Bytes(source: TensorSource): number {
   return n;
 }
 
+/** Bytes the UNet's weights take in a graph with this binding. */
+function boundBytes(source: TensorSource, storage: WeightStorage): number {
+  let n = 0;
+  for (const name of source.names()) {
+    const info = source.info(name);
+    const count = info.shape.reduce((a, b) => a * b, 1);
+    n += count * (storage === "stored" && info.dtype === "F16" ? 2 : 4);
+  }
+  return n;
+}
+
+/**
+ * Throws a clear error when a UNet cannot run on the WASM backend (its weights plus the session's copy
+ * would pass the build's 4 GiB memory), before any graph is built.
+ *
+ * @example
+ * ```ts ignore
+ * import { checkFitsBackend } from "./unet_runner.ts";
+ * checkFitsBackend(ckpt, "ort-web", "stored"); // throws for SDXL: 5.1 GB of float16 weights
+ * ```
+ */
+export function checkFitsBackend(ckpt: Checkpoint, backend: BackendName, storage: WeightStorage): void {
+  if (backend !== "ort-web") return;
+  const bytes = boundBytes(ckpt.unet, storage);
+  if (2 * bytes > WASM_MEMORY_BUDGET_BYTES) {
+    throw new Error(
+      `${ckpt.path}: the ${ckpt.family} UNet's weights take ${(bytes / 2 ** 30).toFixed(2)} GiB ` +
+        `(${storage === "stored" ? "float16 kept where stored so" : "float32"}), too much for the WASM backend's ` +
+        "4 GiB memory; use the native backend: --backend ort-node (needs --allow-ffi)",
+    );
+  }
+}
+
 /** A source with some tensors replaced by float32 values. */
 function overlaySource(base: TensorSource, edits: Map<string, Float32Array>): TensorSource {
   const f32 = (name: string): TensorMeta => ({ dtype: "F32", shape: base.info(name).shape });
@@ -154,6 +187,7 @@ export class UNetRunner {
     const o = this.options;
     const backend = o.backend ?? DEFAULT_BACKEND;
     const storage = unetWeightStorage(ckpt.unet, backend, o.weights);
+    checkFitsBackend(ckpt, backend, storage);
     const baked = !o.swappable && this.#patch;
     const source = baked ? overlaySource(ckpt.unet, this.#patch!.weights) : ckpt.unet;
     const key = baked ? `${this.#key}|patch:${this.#patch!.key}` : this.#key;

@@ -65,6 +65,19 @@ Deno.test("generate: seeded, batched over prompts and seeds, patches swap in one
       generateImages(ckpt, { ...opts, prompts: ["a dog"], seeds: [3], attention: { words: ["cat"] } }),
       /does not contain "cat"/,
     );
+    // v-prediction (SD 2.x 768 models): from the option, or from the folder's scheduler config.
+    const one = { ...opts, prompts: ["a cat"], seeds: [3] };
+    const [v] = await generateImages(ckpt, { ...one, prediction: "v_prediction" });
+    notDeepStrictEqual(v.image.data, images[0].image.data, "v-prediction samples differently");
+    const schedulerConfig = `${base}/scheduler/scheduler_config.json`;
+    const json = JSON.parse(await Deno.readTextFile(schedulerConfig));
+    await Deno.writeTextFile(schedulerConfig, JSON.stringify({ ...json, prediction_type: "v_prediction" }));
+    deepStrictEqual(
+      (await generateImages(ckpt, one))[0].image.data,
+      v.image.data,
+      "the folder's prediction type",
+    );
+    await Deno.writeTextFile(schedulerConfig, JSON.stringify(json));
     const model = await loadModel(base, { cacheDir: null });
     const [viaApi] = await model.generate("a cat", {
       seeds: [3],
