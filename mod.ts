@@ -56,6 +56,25 @@ export { checkpointTokenizers } from "./src/formats/tokenizers.ts";
 export { encodePrompts } from "./src/models/encode_prompts.ts";
 export { promptEncoderModel } from "./src/models/checkpoint_encoders.ts";
 export type { TextEmbeddings } from "./src/models/text_encoders.ts";
+export {
+  type AttentionEvidence,
+  type AttentionRequest,
+  generatedGrid,
+  type GeneratedImage,
+  generateImages,
+  type GenerateOptions,
+} from "./src/sample/generate.ts";
+export { createUNetRunner, type PatchWeights, UNetRunner } from "./src/models/unet_runner.ts";
+export { decodeLatents, encodeImages } from "./src/models/vae_runner.ts";
+export { buildUNetGraph } from "./src/models/unet_graph.ts";
+export { buildVaeDecoderGraph, buildVaeEncoderGraph } from "./src/models/vae_graph.ts";
+export { loadPatchWeights } from "./src/sample/patch_weights.ts";
+export { FMN_DEFAULTS, fmnErase, type FmnReport, type FmnSettings } from "./src/methods/fmn/fmn.ts";
+export { Judge, type JudgeVerdict } from "./src/eval/judge.ts";
+export { type BenchManifest, readManifest } from "./src/eval/manifest.ts";
+export { detectionRates } from "./src/eval/detection.ts";
+export { compareVariants, comparisonGrid } from "./src/eval/compare.ts";
+export { formatComparison, writeHtmlReport } from "./src/eval/report.ts";
 export * from "./src/tokenizer/mod.ts";
 export * from "./src/sample/mod.ts";
 export * from "./src/image/mod.ts";
