@@ -34,8 +34,8 @@ import world  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOY = os.path.dirname(HERE)
 
-FULL = dict(n_train=24000, n_test=3000, judge_steps=1000, vae_steps=1500, vae_full_steps=200, unet_steps=3000, batch=64)
-QUICK = dict(n_train=2000, n_test=500, judge_steps=60, vae_steps=40, vae_full_steps=10, unet_steps=60, batch=32)
+FULL = dict(n_train=24000, n_test=3000, judge_steps=1000, vae_steps=1500, vae_full_steps=200, unet_steps=3000, decoder_steps=1200, batch=64)
+QUICK = dict(n_train=2000, n_test=500, judge_steps=60, vae_steps=40, vae_full_steps=10, unet_steps=60, decoder_steps=20, batch=32)
 
 
 def log(msg: str) -> None:
@@ -76,12 +76,16 @@ def train_judge(images: np.ndarray, labels: np.ndarray, steps: int, batch: int) 
 
 
 @torch.no_grad()
-def judge_accuracy(judge: models.Judge, images: np.ndarray, labels: np.ndarray) -> dict:
+def judge_accuracy(judge, images: np.ndarray, labels: np.ndarray) -> dict:
+    """judge: the torch Judge, or an onnxruntime session of judge.onnx."""
     preds = [[], [], []]
     for i in range(0, len(images), 256):
-        outs = judge(torch.from_numpy(images[i : i + 256]))
+        if isinstance(judge, torch.nn.Module):
+            outs = [o.numpy() for o in judge(torch.from_numpy(images[i : i + 256]))]
+        else:
+            outs = judge.run(None, {"image": np.ascontiguousarray(images[i : i + 256])})
         for k in range(3):
-            preds[k].append(outs[k].argmax(1).numpy())
+            preds[k].append(outs[k].argmax(1))
     p = [np.concatenate(v) for v in preds]
     acc = {name: float((p[k] == labels[:, k]).mean()) for k, name in enumerate(["object", "style", "id"])}
     acc["all_three"] = float(np.all(np.stack(p, 1) == labels, axis=1).mean())
@@ -144,6 +148,37 @@ def train_vae(images: np.ndarray, steps: int, full_steps: int, batch: int):
     return vae.eval()
 
 
+def finetune_decoder(vae, images: np.ndarray, steps: int, batch: int):
+    """Sharpens the decoder on full images with the encoder frozen: the latent space (and so the UNet) is unchanged."""
+    torch.manual_seed(40)
+    g = torch.Generator().manual_seed(41)
+    params = list(vae.post_quant_conv.parameters()) + list(vae.decoder.parameters())
+    opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=steps, pct_start=0.05)
+    x_all = torch.from_numpy(images) * 2 - 1
+    vae.train()
+    for step in range(steps):
+        x = x_all[torch.randint(0, len(x_all), (batch,), generator=g)]
+        with torch.no_grad():
+            post = vae.encode(x).latent_dist
+            z = post.mean + post.std * torch.randn(post.mean.shape, generator=g)
+        rec = vae.decode(z).sample
+        loss = F.mse_loss(rec, x) + 0.5 * F.l1_loss(rec, x)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 100 == 0 or step == steps - 1:
+            log(f"decoder step {step} loss {loss.item():.4f}")
+    return vae.eval()
+
+
+@torch.no_grad()
+def reconstruction_metrics(vae, judge, test_images: np.ndarray, test_labels: np.ndarray) -> tuple[dict, float]:
+    rec = vae.decode(encode_all(vae, test_images[:512])[0]).sample.clamp(-1, 1) * 0.5 + 0.5
+    return judge_accuracy(judge, rec.numpy(), test_labels[:512]), float(((rec.numpy() - test_images[:512]) ** 2).mean())
+
+
 @torch.no_grad()
 def encode_all(vae, images: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     means, stds = [], []
@@ -203,12 +238,49 @@ def train_unet(latents: torch.Tensor, stds: torch.Tensor, ids: torch.Tensor, emp
     return ema_unet, ema_text, running
 
 
+def decoder_stage(out: str, cfg: dict) -> None:
+    """The last training stage on its own: identical to the in-script call (the stage seeds itself)."""
+    import onnxruntime as ort
+    from diffusers import AutoencoderKL
+
+    model_dir = os.path.join(out, "model")
+    vae = AutoencoderKL.from_pretrained(os.path.join(model_dir, "vae"))
+    images, _, _ = world.dataset(cfg["n_train"], seed=1)
+    test_images, _, test_labels = world.dataset(cfg["n_test"], seed=2)
+    judge = ort.InferenceSession(os.path.join(out, "judge", "judge.onnx"), providers=["CPUExecutionProvider"])
+    t = time.time()
+    vae = finetune_decoder(vae, images, cfg["decoder_steps"], cfg["batch"] // 2)
+    dec_rec, dec_mse = reconstruction_metrics(vae, judge, test_images, test_labels)
+    log(f"decoder fine-tuned: held-out mse {dec_mse:.5f} judge on reconstructions {dec_rec}")
+    stage = os.path.join(model_dir, "vae.tmp")
+    shutil.rmtree(stage, ignore_errors=True)
+    vae.save_pretrained(stage, safe_serialization=True)
+    for name in os.listdir(stage):
+        os.chmod(os.path.join(stage, name), 0o644)
+    shutil.rmtree(os.path.join(model_dir, "vae"))
+    os.replace(stage, os.path.join(model_dir, "vae"))
+    path = os.path.join(out, "metrics.json")
+    metrics = json.load(open(path)) if os.path.exists(path) else {}
+    metrics["judge_on_vae_reconstructions_after_decoder_finetune"] = dec_rec
+    metrics["vae_heldout_mse_after_decoder_finetune"] = dec_mse
+    metrics.setdefault("timings", {})["decoder_s"] = time.time() - t
+    metrics.setdefault("config", {})["decoder_steps"] = cfg["decoder_steps"]
+    with open(path + ".tmp", "w") as f:
+        json.dump(metrics, f, indent=2)
+    os.replace(path + ".tmp", path)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smoke run: tiny data and step counts")
     ap.add_argument("--out", default=None, help="output root (default: conceptbench/toy, or /tmp/toy-quick with --quick)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is faster than 2 on a shared 2-core machine)")
     ap.add_argument("--skip-eval", action="store_true")
+    ap.add_argument(
+        "--decoder-stage",
+        action="store_true",
+        help="only run the decoder fine-tune on an existing <out>/model (same seeds and data as the full run) and update metrics.json",
+    )
     args = ap.parse_args()
     cfg = QUICK if args.quick else FULL
     out = args.out or ("/tmp/toy-quick" if args.quick else TOY)
@@ -218,6 +290,9 @@ def main() -> None:
     np.random.seed(0)
     t_start = time.time()
     timings = {}
+    if args.decoder_stage:
+        decoder_stage(out, cfg)
+        return
     from diffusers import DDIMScheduler, StableDiffusionPipeline
     from transformers import CLIPTokenizer
 
@@ -247,10 +322,7 @@ def main() -> None:
     means, stds = encode_all(vae, images)
     scaling = float(1.0 / (means.std() + 1e-8))
     vae.register_to_config(scaling_factor=scaling)
-    with torch.no_grad():
-        rec = vae.decode(encode_all(vae, test_images[:256])[0]).sample.clamp(-1, 1) * 0.5 + 0.5
-    vae_rec = judge_accuracy(judge, rec.numpy(), test_labels[:256])
-    vae_mse = float(((rec.numpy() - test_images[:256]) ** 2).mean())
+    vae_rec, vae_mse = reconstruction_metrics(vae, judge, test_images, test_labels)
     timings["vae_s"] = time.time() - t
     log(f"vae scaling {scaling:.4f} held-out mse {vae_mse:.5f} judge on reconstructions {vae_rec}")
 
@@ -259,6 +331,11 @@ def main() -> None:
     empty = tokenizer([""], padding="max_length", max_length=77, return_tensors="pt").input_ids[0]
     unet, text, unet_loss = train_unet(means * scaling, stds * scaling, ids, empty, cfg["unet_steps"], cfg["batch"])
     timings["unet_s"] = time.time() - t
+    t = time.time()
+    vae = finetune_decoder(vae, images, cfg["decoder_steps"], cfg["batch"] // 2)
+    dec_rec, dec_mse = reconstruction_metrics(vae, judge, test_images, test_labels)
+    timings["decoder_s"] = time.time() - t
+    log(f"decoder fine-tuned: held-out mse {dec_mse:.5f} judge on reconstructions {dec_rec}")
 
     scheduler = DDIMScheduler(**models.SCHEDULER_CONFIG)
     pipe = StableDiffusionPipeline(
@@ -282,6 +359,8 @@ def main() -> None:
         "judge_heldout_accuracy": acc,
         "judge_on_vae_reconstructions": vae_rec,
         "vae_heldout_mse": vae_mse,
+        "judge_on_vae_reconstructions_after_decoder_finetune": dec_rec,
+        "vae_heldout_mse_after_decoder_finetune": dec_mse,
         "vae_scaling_factor": scaling,
         "unet_final_loss_ema": unet_loss,
         "torch_threads": args.threads,
