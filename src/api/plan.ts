@@ -181,6 +181,8 @@ export function resolveSettings(concepts: string[], options: ForgetOptions): Clo
     ...s,
     guide: options.guide ?? s.guide,
     preserve: [...s.preserve, ...(options.preserve ?? [])],
+    // What the user asks to keep is kept through RECE's re-edits too.
+    recePreserve: [...s.recePreserve, ...(options.preserve ?? [])],
     preserveScale: options.preserveScale ?? s.preserveScale,
     eraseScale: options.eraseScale ?? s.eraseScale,
     lambda: options.lambda ?? s.lambda,
@@ -293,7 +295,11 @@ export class ErasurePlan {
     let edit: Edit | undefined;
     const allConcepts: string[] = [];
     for (const step of this.#steps) {
-      const settings = { ...step.settings, preserve: [...step.settings.preserve, ...this.#extraPreserve] };
+      const settings = {
+        ...step.settings,
+        preserve: [...step.settings.preserve, ...this.#extraPreserve],
+        recePreserve: [...step.settings.recePreserve, ...this.#extraPreserve],
+      };
       if (settings.guide === "art" && step.settings.preserveScale > 0) {
         const erased = new Set(step.concepts.map((c) => c.toLowerCase()));
         if (settings.preserve.length <= 1 + this.#extraPreserve.length) {

@@ -274,3 +274,17 @@ export function presetConfig(family: Family, size: PresetSize = "full"): ModelCo
 export function perLevel(v: number | number[], level: number): number {
   return Array.isArray(v) ? v[level] : v;
 }
+
+/**
+ * How many image pixels one latent pixel covers per side: 2^(VAE levels − 1) (8 for Stable Diffusion; 4 for
+ * the toy world's three-level VAE).
+ *
+ * @example
+ * ```ts
+ * import { presetConfig, vaeScaleFactor } from "./config.ts";
+ * vaeScaleFactor(presetConfig("sd15").vae); // 8
+ * ```
+ */
+export function vaeScaleFactor(vae: VaeConfig): number {
+  return 2 ** (vae.block_out_channels.length - 1);
+}

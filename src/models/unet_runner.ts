@@ -113,7 +113,9 @@ export function checkFitsBackend(ckpt: Checkpoint, backend: BackendName, storage
   if (2 * bytes > WASM_MEMORY_BUDGET_BYTES) {
     throw new Error(
       `${ckpt.path}: the ${ckpt.family} UNet's weights take ${(bytes / 2 ** 30).toFixed(2)} GiB ` +
-        `(${storage === "stored" ? "float16 kept where stored so" : "float32"}), too much for the WASM backend's ` +
+        `(${
+          storage === "stored" ? "float16 kept where stored so" : "float32"
+        }), too much for the WASM backend's ` +
         "4 GiB memory; use the native backend: --backend ort-node (needs --allow-ffi)",
     );
   }

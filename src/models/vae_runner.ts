@@ -7,6 +7,7 @@
  */
 
 import type { Checkpoint } from "../formats/checkpoint.ts";
+import { vaeScaleFactor } from "./config.ts";
 import { decodedToRgb, rgbToDecoded } from "../image/latent_image.ts";
 import type { RgbImage } from "../image/image.ts";
 import { serializeModel } from "../runtime/onnx_model.ts";
@@ -49,6 +50,7 @@ export async function decodeLatents(
   const vae = vaeOf(ckpt);
   const cfg = ckpt.config.vae;
   const lc = cfg.latent_channels;
+  const factor = vaeScaleFactor(cfg);
   if (latents.length !== batch * lc * height * width) {
     throw new Error(
       `decodeLatents: ${latents.length} values do not make ${batch}×${lc}×${height}×${width} latents`,
@@ -72,7 +74,7 @@ export async function decodeLatents(
         data: latents.slice(i * per, (i + 1) * per),
       },
     });
-    images.push(decodedToRgb(out[VAE_IO.image].data as Float32Array, 8 * height, 8 * width));
+    images.push(decodedToRgb(out[VAE_IO.image].data as Float32Array, factor * height, factor * width));
   }
   return images;
 }
@@ -95,7 +97,7 @@ export async function encodeImages(
   const cfg = ckpt.config.vae;
   if (!images.length) throw new Error("encodeImages: no images given");
   const { width, height } = images[0];
-  const factor = 2 ** (cfg.block_out_channels.length - 1);
+  const factor = vaeScaleFactor(cfg);
   for (const [i, im] of images.entries()) {
     if (im.width !== width || im.height !== height) {
       throw new Error(`encodeImages: image ${i} is ${im.width}×${im.height}, image 0 is ${width}×${height}`);

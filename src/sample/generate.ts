@@ -12,6 +12,7 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Checkpoint } from "../formats/checkpoint.ts";
+import { vaeScaleFactor } from "../models/config.ts";
 import type { RgbImage } from "../image/image.ts";
 import type { HeatMap } from "../image/heatmap.ts";
 import { accumulateTokenMaps, tokenPositions } from "../models/attention_maps.ts";
@@ -151,11 +152,12 @@ export function generateSettings(
   if (!Array.isArray(options.prompts) || options.prompts.length === 0) {
     throw new Error("generate: give at least one prompt");
   }
-  const native = config.unet.sample_size * 8;
+  const factor = vaeScaleFactor(config.vae);
+  const native = config.unet.sample_size * factor;
   const width = options.width ?? native, height = options.height ?? native;
   for (const [name, v] of [["width", width], ["height", height]] as const) {
-    if (!Number.isInteger(v) || v <= 0 || v % 8 !== 0) {
-      throw new Error(`generate: ${name} must be a positive multiple of 8 pixels, got ${v}`);
+    if (!Number.isInteger(v) || v <= 0 || v % factor !== 0) {
+      throw new Error(`generate: ${name} must be a positive multiple of ${factor} pixels, got ${v}`);
     }
     if (v > 4096) throw new Error(`generate: ${name} ${v} is over the 4096-pixel limit`);
   }
@@ -205,7 +207,8 @@ export async function generateImages(ckpt: Checkpoint, options: GenerateOptions)
   const backend = options.backend;
   const prediction = options.prediction ?? await folderPrediction(ckpt);
   const sdxl = ckpt.config.unet.addition_embed_type === "text_time";
-  const h = s.height / 8, w = s.width / 8;
+  const factor = vaeScaleFactor(ckpt.config.vae);
+  const h = s.height / factor, w = s.width / factor;
   const useCfg = s.guidance > 1;
 
   const encoder = await promptEncoderModel(ckpt);

@@ -11,6 +11,7 @@ import { checkpointTokenizers } from "../../formats/tokenizers.ts";
 import { promptEncoderModel } from "../../models/checkpoint_encoders.ts";
 import { encodePrompts } from "../../models/encode_prompts.ts";
 import { alphasCumprod } from "../../sample/noise_schedule.ts";
+import { vaeScaleFactor } from "../../models/config.ts";
 import type { BackendName } from "../../runtime/session.ts";
 import { denseToLowRank } from "../../patch/dense_low_rank.ts";
 import { type Edit, type LowRankDelta, TOOL_VERSION } from "../../patch/edit.ts";
@@ -121,7 +122,7 @@ export async function fmnErase(
       "Forget-Me-Not is not available for SDXL yet (its added conditioning is not wired into the probe)",
     );
   }
-  const factor = 2 ** (ckpt.config.vae.block_out_channels.length - 1);
+  const factor = vaeScaleFactor(ckpt.config.vae);
   const width = settings.size?.width ?? ckpt.config.unet.sample_size * factor;
   const height = settings.size?.height ?? ckpt.config.unet.sample_size * factor;
 
