@@ -53,7 +53,7 @@ Deno.test({
     });
     const judge = await Judge.open(manifest.judge, { backend: "ort-node" });
     try {
-      const target = "star";
+      const target = "striped";
       const others = manifest.concepts.map((c) => c.concept).filter((c) => c !== target);
       const result = await model.forget(target, { method: "rece", preserve: others }).run();
       const patch = { key: "test-rece", weights: await applyEdit(model.checkpoint.unet, result.edit) };

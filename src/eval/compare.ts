@@ -33,7 +33,8 @@ export interface Comparison {
 }
 
 /**
- * Detection rates of every concept under every variant.
+ * Detection rates of every concept under every variant. Prompts of the kept concepts that mention an erased
+ * concept are left out: they measure the erased concept, not collateral damage.
  *
  * @example
  * ```ts ignore
@@ -62,6 +63,7 @@ export async function compareVariants(
       prompts: options.prompts,
       seeds: options.seeds,
       concepts: options.concepts,
+      excludeWords: erased,
       patch: v.patch,
       backend: options.backend,
       onConcept: (c, done, total) => options.onProgress?.(`${v.label}: ${c} (${done}/${total})`),

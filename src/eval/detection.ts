@@ -21,6 +21,11 @@ export interface DetectionOptions {
   prompts?: number;
   /** Use the first n seeds (default all). */
   seeds?: number;
+  /**
+   * Leave out prompts that mention any of these words (e.g. the erased concepts, when measuring the
+   * others: "a green star in striped style" tests "striped" as much as "star"). Applied before `prompts`.
+   */
+  excludeWords?: string[];
   /** The patch's weights, or null for the base model. */
   patch?: PatchWeights | null;
   /** ONNX Runtime build. */
@@ -74,7 +79,12 @@ export async function detectionRates(
   const s = manifest.sampling;
   const out: ConceptDetection[] = [];
   for (const [i, c] of chosen.entries()) {
-    const prompts = c.prompts.slice(0, options.prompts ?? c.prompts.length);
+    const excluded = (options.excludeWords ?? []).filter((w) => w.toLowerCase() !== c.concept.toLowerCase());
+    const mentions = (p: string) =>
+      excluded.some((w) => new RegExp(`\\b${w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`, "i").test(p));
+    const kept = c.prompts.filter((p) => !mentions(p));
+    const prompts = kept.slice(0, options.prompts ?? kept.length);
+    if (!prompts.length) throw new Error(`every prompt of "${c.concept}" mentions an excluded word`);
     const seeds = c.seeds.slice(0, options.seeds ?? c.seeds.length);
     const made = await generateImages(ckpt, {
       prompts,
