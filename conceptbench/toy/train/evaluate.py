@@ -120,6 +120,8 @@ def main() -> None:
     ap.add_argument("--concepts", default=os.path.join(TOY, "concepts.json"))
     ap.add_argument("--guidance", type=float, default=None)
     ap.add_argument("--erase", nargs="*", default=None, help="concepts to erase before evaluating (one at a time)")
+    ap.add_argument("--preserve-weight", type=float, default=1.0, help="UCE lambda of the preserved concepts")
+    ap.add_argument("--same-category-only", action="store_true", help="after an erasure, evaluate only the erased concept's category")
     ap.add_argument("--out", default=None, help="write the results as JSON here")
     ap.add_argument("--grid", default=None, help="write a PNG grid of the first seed of every prompt here")
     args = ap.parse_args()
@@ -132,15 +134,20 @@ def main() -> None:
             manifest = json.load(f)
         g = args.guidance if args.guidance is not None else manifest["sampling"]["guidance_scale"]
         session = judge_session(args.judge)
-        res = {"guidance_scale": g, "erasures": {}}
+        res = {"guidance_scale": g, "preserve_weight": args.preserve_weight, "erasures": {}}
         for target in args.erase:
             pipe = load_pipe(args.model)
             cat = next(c["category"] for c in manifest["concepts"] if c["concept"] == target)
             same = [c["concept"] for c in manifest["concepts"] if c["category"] == cat and c["concept"] != target]
             others = [c["concept"] for c in manifest["concepts"] if c["concept"] != target]
-            uce_erase(pipe, [target], "", others)
-            rates = detection_rates(pipe, session, manifest, g)
-            res["erasures"][target] = {"erased": rates[target], "same_category_mean": float(np.mean([rates[k] for k in same])), "all": rates}
+            uce_erase(pipe, [target], "", others, lam=args.preserve_weight)
+            rates = detection_rates(pipe, session, manifest, g, only=[target] + same if args.same_category_only else None)
+            res["erasures"][target] = {
+                "erased": rates[target],
+                "same_category_mean": float(np.mean([rates[k] for k in same])),
+                "other_categories_mean": float(np.mean([v for k, v in rates.items() if k != target and k not in same])) if len(rates) > len(same) + 1 else None,
+                "all": rates,
+            }
             print(target, json.dumps(res["erasures"][target]), flush=True)
     if args.out:
         with open(args.out + ".tmp", "w") as f:

@@ -154,7 +154,8 @@ def finetune_decoder(vae, images: np.ndarray, steps: int, batch: int):
     g = torch.Generator().manual_seed(41)
     params = list(vae.post_quant_conv.parameters()) + list(vae.decoder.parameters())
     opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=steps, pct_start=0.05)
+    # max(): OneCycleLR needs a warm-up of at least two steps (only matters for --quick).
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=steps, pct_start=max(0.05, 2.5 / steps))
     x_all = torch.from_numpy(images) * 2 - 1
     vae.train()
     for step in range(steps):
