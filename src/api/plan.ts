@@ -117,13 +117,18 @@ interface Step {
   fmn?: FmnSettings;
 }
 
-/** Forget-Me-Not settings from the options (reference defaults), validated. */
-export function resolveFmnSettings(concepts: string[], options: ForgetOptions): FmnSettings {
+/** Every concept must be non-empty text. */
+function checkConcepts(concepts: string[]): void {
   for (const c of concepts) {
     if (typeof c !== "string" || !c.trim()) {
       throw new RangeError(`concept must be non-empty text, got ${JSON.stringify(c)}`);
     }
   }
+}
+
+/** Forget-Me-Not settings from the options (reference defaults), validated. */
+export function resolveFmnSettings(concepts: string[], options: ForgetOptions): FmnSettings {
+  checkConcepts(concepts);
   const kind = options.kind === "style" ? "style" : "object";
   const s: FmnSettings = {
     ...FMN_DEFAULTS,
@@ -151,11 +156,7 @@ function checkNumber(name: string, v: number | undefined, ok: (x: number) => boo
 
 /** Resolves a step's settings from the kind's defaults and the user's options, validating them. */
 export function resolveSettings(concepts: string[], options: ForgetOptions): ClosedFormSettings {
-  for (const c of concepts) {
-    if (typeof c !== "string" || !c.trim()) {
-      throw new RangeError(`concept must be non-empty text, got ${JSON.stringify(c)}`);
-    }
-  }
+  checkConcepts(concepts);
   const kind = options.kind ??
     (concepts.every((c) => NUDITY_WORDS.has(c.toLowerCase()))
       ? "nudity"
