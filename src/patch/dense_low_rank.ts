@@ -116,3 +116,15 @@ function transposeData(data: ArrayLike<number>, rows: number, cols: number): Flo
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = data[i * cols + j];
   return out;
 }
+
+/** ΔW exactly as a LoRA of rank min(out, in): identity on the shorter side, ΔW on the other. */
+function exactFullRank(module: string, delta: Float32Array, outDim: number, inDim: number): LowRankDelta {
+  if (outDim <= inDim) {
+    const up = new Float32Array(outDim * outDim);
+    for (let i = 0; i < outDim; i++) up[i * outDim + i] = 1;
+    return { module, outDim, inDim, rank: outDim, up, down: delta.slice(), relativeError: 0 };
+  }
+  const down = new Float32Array(inDim * inDim);
+  for (let i = 0; i < inDim; i++) down[i * inDim + i] = 1;
+  return { module, outDim, inDim, rank: inDim, up: delta.slice(), down, relativeError: 0 };
+}

@@ -49,3 +49,12 @@ Deno.test("denseToLowRank: meets the tolerance it reports on a noisy ΔW, sizes 
     assert.ok(Math.abs(actual - d.relativeError) < 1e-3, `reported ${d.relativeError} vs ${actual}`);
   }
 });
+
+Deno.test("denseToLowRank: a full-rank ΔW is stored exactly (identity on the shorter side), not searched", async () => {
+  const rng = new Random(5, "full");
+  const w = Float32Array.from({ length: 40 * 30 }, () => rng.normal());
+  const d = await denseToLowRank(new CpuBackend(), "m", w, 40, 30, { tolerance: 1e-3 });
+  assert.equal(d.rank, 30);
+  assert.equal(d.relativeError, 0);
+  assert.ok(relError(w, denseDelta(d)) < 1e-6);
+});
