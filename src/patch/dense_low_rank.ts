@@ -59,6 +59,9 @@ export async function denseToLowRank(
   const w = matrix(outDim, inDim, delta);
   const rng = new Random(options.seed ?? 0, module);
   for (let l = Math.min(16, cap);; l = Math.min(cap, l * 2)) {
+    // Past half of the full rank a LoRA is no smaller than ΔW itself, and the search costs O(n³) per try:
+    // store it exactly instead (identity on the shorter side, rank min(out, in)).
+    if (l > full / 2 && options.maxRank === undefined) return exactFullRank(module, delta, outDim, inDim);
     const sample = Math.min(full, l + 8); // oversampling
     const omega = matrix(inDim, sample, Float32Array.from({ length: inDim * sample }, () => rng.normal()));
     let y = await backend.matmul(w, omega); // out × sample
