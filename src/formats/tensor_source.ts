@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type DType, numel, toFloat32 } from "./dtype.ts";
+import { type DType, toFloat32 } from "./dtype.ts";
 
 /** dtype and shape of a stored tensor. */
 export interface TensorMeta {
@@ -124,9 +124,4 @@ export function memorySource(tensors: Record<string, MemoryTensor>): TensorSourc
       return Promise.resolve({ dtype: t.dtype, shape: [...t.shape], bytes: bytesOf(t).slice() });
     },
   };
-}
-
-/** Number of elements of a tensor in a source. */
-export function tensorSize(src: TensorSource, name: string): number {
-  return numel(src.info(name).shape);
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type DType, fromFloat32 } from "../formats/dtype.ts";
+import { fromFloat32 } from "../formats/dtype.ts";
 import { SafetensorsFile, type TensorData, writeSafetensors } from "../formats/safetensors.ts";
 import type { Checkpoint } from "../formats/checkpoint.ts";
 import type { Family } from "../models/config.ts";
@@ -190,6 +190,3 @@ function provenanceOf(meta: Record<string, string>, family: Family): EditProvena
     createdAt: meta["modelspec.date"] ?? "",
   };
 }
-
-/** Stored dtype names accepted for patches. */
-export const PATCH_DTYPES: readonly DType[] = ["F32", "F16", "BF16"];
