@@ -12,6 +12,7 @@ import { overlayHeatmap } from "../image/heatmap.ts";
 import { parseBackend } from "../runtime/session.ts";
 import { generatedGrid, generateImages } from "../sample/generate.ts";
 import { loadPatchWeights } from "../sample/patch_weights.ts";
+import { NOISE_KINDS, type NoiseKind } from "../sample/noise.ts";
 import { type PredictionType, SCHEDULER_KINDS, type SchedulerKind } from "../sample/scheduler.ts";
 import { CliError, integerOption, oneOf, parseCommand, requireString } from "./errors.ts";
 import { progressBar } from "./progress.ts";
@@ -25,6 +26,9 @@ const HELP = `usage: deno task forget generate --model PATH --prompt TEXT --out 
   --guidance G         classifier-free guidance scale, 0..50 (default 7.5)
   --size WxH           image size in pixels, multiples of 8 (default: the model's native size)
   --scheduler S        ${SCHEDULER_KINDS.join(", ")} (default ddim)
+  --noise N            torch (default): each seed's noise is what torch.Generator().manual_seed(seed)
+                       draws on the CPU, so images match diffusers' for that seed (and ComfyUI's
+                       initial noise); portable: this tool's own generator (earlier versions' images)
   --prediction P       epsilon or v_prediction (SD 2.x 768 models; default: the folder's scheduler config)
   --patch P            a LoRA patch to apply (refused if made for another base model, unless --force)
   --patch-scale s      patch strength (default 1)
@@ -87,6 +91,7 @@ export async function generateCommand(args: string[]): Promise<number> {
     guidance: { type: "string" },
     size: { type: "string" },
     scheduler: { type: "string" },
+    noise: { type: "string" },
     prediction: { type: "string" },
     patch: { type: "string" },
     "patch-scale": { type: "string" },
@@ -113,6 +118,7 @@ export async function generateCommand(args: string[]): Promise<number> {
   const [width, height] = parseSize(values.size as string | undefined);
   const seeds = parseSeeds(values.seed as string[] | undefined);
   const scheduler = oneOf(values, "scheduler", SCHEDULER_KINDS, "ddim") as SchedulerKind;
+  const noise = oneOf(values, "noise", NOISE_KINDS, "torch") as NoiseKind;
   const prediction = values.prediction === undefined
     ? undefined
     : oneOf(values, "prediction", ["epsilon", "v_prediction"] as const) as PredictionType;
@@ -144,6 +150,7 @@ export async function generateCommand(args: string[]): Promise<number> {
       width,
       height,
       scheduler,
+      noise,
       prediction,
       patch,
       backend,

@@ -60,6 +60,10 @@ Deno.test("cli generate: writes PNGs; bad input gets a clear error and nothing i
     ]);
     equal(grid.code, 0, grid.errors);
     ok(await exists(`${dir}/grid.png`));
+    const portable = await quietly([...base, "--seed", "1", "--noise", "portable", "--out", `${dir}/p.png`]);
+    equal(portable.code, 0, portable.errors);
+    const [torchPng, portablePng] = [await readPng(`${dir}/cat-1-1.png`), await readPng(`${dir}/p.png`)];
+    ok(torchPng.data.some((v, i) => v !== portablePng.data[i]), "--noise portable draws other noise");
 
     const out = `${dir}/bad.png`;
     const bad: [string[], RegExp][] = [
@@ -70,6 +74,7 @@ Deno.test("cli generate: writes PNGs; bad input gets a clear error and nothing i
       [["--guidance", "99"], /--guidance must be from 0 to 50/],
       [["--guidance", "lots"], /--guidance must be a number/],
       [["--seed", "x"], /--seed must be non-negative integers/],
+      [["--noise", "numpy"], /--noise must be one of torch, portable, got "numpy"/],
     ];
     for (const [extra, message] of bad) {
       const r = await quietly([...base, ...extra, "--out", out]);

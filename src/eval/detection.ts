@@ -95,6 +95,7 @@ export async function detectionRates(
       height: s.height,
       negative: s.negative_prompt ?? "",
       scheduler: "ddim",
+      noise: "torch", // the manifest's seed rule: one torch CPU generator per image
       patch: options.patch ?? null,
       swappable: true,
       backend: options.backend,

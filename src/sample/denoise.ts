@@ -36,7 +36,7 @@ export interface DenoiseOptions {
   latents: Float32Array;
   /** The network. */
   predict: Predict;
-  /** Noise for stochastic schedulers (a seeded Random, usually). */
+  /** Noise for stochastic schedulers (a seeded `TorchGenerator` or `Random`, usually). */
   noise?: StepNoise;
   /** Called after every step, e.g. for a progress bar or intermediate previews. */
   onStep?: (progress: DenoiseProgress) => void;

@@ -3,6 +3,15 @@
  * initial latents from the seeded generator, denoise with classifier-free guidance (the UNet evaluated
  * on the unconditional and conditional inputs as one batch of two), decode with the VAE.
  *
+ * How seeds map to noise: by default (`noise: "torch"`) every image gets its own torch CPU generator,
+ * `torch.Generator().manual_seed(seed)`, reimplemented bit for bit ({@linkcode TorchGenerator}): the
+ * initial latents are its `torch.randn([1, 4, h, w])` (latent size) and ancestral samplers draw their
+ * per-step noise from the same generator, as diffusers does when given `generator=`. So an image here
+ * matches diffusers' for that seed, up to the networks' float rounding; ComfyUI draws its initial noise
+ * the same way (its ancestral samplers' per-step noise comes from elsewhere). `noise: "portable"` uses the
+ * project's own generator instead ({@linkcode Random}: streams "latents" and "ancestral" of the seed),
+ * the images of earlier releases.
+ *
  * The same seed gives the same image on every backend and machine (up to float rounding of the
  * networks); images of a base model and of a patched one with the same seed differ only by the patch.
  *
@@ -26,9 +35,11 @@ import { createScheduler } from "./create_scheduler.ts";
 import { denoise } from "./denoise.ts";
 import { classifierFreeGuidance } from "./guidance.ts";
 import { initialLatents } from "./latents.ts";
+import { NOISE_KINDS, type NoiseKind } from "./noise.ts";
 import { Random } from "./random.ts";
 import { type PredictionType, SCHEDULER_KINDS, type SchedulerKind } from "./scheduler.ts";
 import { readSchedulerConfig } from "./scheduler_config.ts";
+import { TorchGenerator } from "./torch_generator.ts";
 
 /** Largest accepted guidance scale (higher values only saturate images). */
 export const MAX_GUIDANCE = 50;
@@ -53,6 +64,12 @@ export interface GenerateOptions {
   height?: number;
   /** Sampler (default `ddim`). */
   scheduler?: SchedulerKind;
+  /**
+   * Noise stream (default `torch`: each image's seed seeds a torch CPU generator, so images match
+   * diffusers with `generator=torch.Generator().manual_seed(seed)`, and the initial noise is ComfyUI's;
+   * `portable`: the project's own generator, as before).
+   */
+  noise?: NoiseKind;
   /**
    * What the UNet predicts (default: the diffusers folder's scheduler config, else `epsilon`; SD 2.x
    * 768 models need `v_prediction`).
@@ -133,6 +150,8 @@ export interface GenerateSettings {
   seeds: number[];
   /** Sampler. */
   scheduler: SchedulerKind;
+  /** Noise stream. */
+  noise: NoiseKind;
 }
 
 /**
@@ -177,7 +196,11 @@ export function generateSettings(
   if (!SCHEDULER_KINDS.includes(scheduler)) {
     throw new Error(`generate: unknown scheduler "${scheduler}" (use one of ${SCHEDULER_KINDS.join(", ")})`);
   }
-  return { width, height, steps, guidance, seeds, scheduler };
+  const noise = options.noise ?? "torch";
+  if (!NOISE_KINDS.includes(noise)) {
+    throw new Error(`generate: unknown noise "${noise}" (use one of ${NOISE_KINDS.join(", ")})`);
+  }
+  return { width, height, steps, guidance, seeds, scheduler, noise };
 }
 
 /** The prediction type a diffusers folder's scheduler config declares (epsilon otherwise). */
@@ -263,10 +286,12 @@ export async function generateImages(ckpt: Checkpoint, options: GenerateOptions)
       const sums = new Float32Array(tokens.length * h * w);
       let added = 0;
       const scheduler = createScheduler(s.scheduler, { predictionType: prediction }, s.steps);
+      // One generator per image: latents first, then the per-step noise continues its stream.
+      const generator = s.noise === "torch" ? new TorchGenerator(seed) : null;
       const latents = await denoise({
         scheduler,
-        latents: initialLatents([1, 4, h, w], seed, scheduler.initNoiseSigma),
-        noise: new Random(seed, "ancestral"),
+        latents: initialLatents([1, 4, h, w], generator ?? seed, scheduler.initNoiseSigma),
+        noise: generator ?? new Random(seed, "ancestral"),
         predict: async (input, timestep) => {
           const sample = new Float32Array(batch * input.length);
           for (let b = 0; b < batch; b++) sample.set(input, b * input.length);

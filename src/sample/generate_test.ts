@@ -89,6 +89,12 @@ Deno.test("generate: seeded, batched over prompts and seeds, patches swap in one
     model.close();
     deepStrictEqual(viaApi.image.data, images[0].image.data, "model.generate gives the same image");
 
+    // The noise streams: torch (the default) and the portable one give different images.
+    const [portable] = await generateImages(ckpt, { ...one, noise: "portable" });
+    const [torch] = await generateImages(ckpt, { ...one, noise: "torch" });
+    deepStrictEqual(torch.image.data, images[0].image.data, "torch noise is the default");
+    notDeepStrictEqual(portable.image.data, torch.image.data, "portable noise is another stream");
+
     // A patch: the swappable session (weights fed as inputs) and a session built with them agree.
     const patchPath = `${dir}/patch.safetensors`;
     await writeLoraPatch(patchPath, await randomEdit(ckpt, 2, 5), ckpt);
@@ -160,4 +166,9 @@ Deno.test("generate: bad settings are refused with the setting named", () => {
   );
   throws(() => generateSettings(cfg, { prompts: ["x"], guidance: NaN }), /guidance/);
   throws(() => generateSettings(cfg, { prompts: ["x"], seeds: [-1] }), /seeds must be non-negative/);
+  deepStrictEqual(ok1.noise, "torch");
+  throws(
+    () => generateSettings(cfg, { prompts: ["x"], noise: "numpy" as "torch" }),
+    /unknown noise "numpy" \(use one of torch, portable\)/,
+  );
 });

@@ -1,6 +1,7 @@
 /**
  * The project's seeded random generator: the same seed gives the same numbers on every machine and
- * backend, so synthetic weights, initial latents and training noise are reproducible.
+ * backend, so synthetic weights, training noise and (with `noise: "portable"`) initial latents are
+ * reproducible. Images meant to match diffusers use `TorchGenerator` instead.
  *
  * Algorithm: splitmix64-seeded xoshiro128** for uniform 32-bit integers; normals by Box–Muller
  * (both values of each pair are used, in order). Streams are derived from a seed and a label with
@@ -9,8 +10,10 @@
  * @module
  */
 
+import type { NoiseSource } from "./noise.ts";
+
 /** A seeded stream of random numbers. */
-export class Random {
+export class Random implements NoiseSource {
   #s: Uint32Array;
   #spare: number | null = null;
 

@@ -7,14 +7,14 @@
  *
  * All arithmetic is elementwise, so latents of any shape (a batch [B,4,h,w] included) are flat
  * Float32Arrays. Scheduler math runs on the CPU in float64 and stores float32, identically on every
- * backend: with the seeded {@linkcode Random} for the initial latents and ancestral noise, the same seed
- * gives the same noise everywhere, and the images differ only by the backends' own floating-point
- * differences in the networks.
+ * backend: with a seeded noise source for the initial latents and ancestral noise (a `TorchGenerator` or
+ * the portable `Random`), the same seed gives the same noise everywhere, and the images differ only by the
+ * backends' own floating-point differences in the networks.
  *
  * @module
  */
 
-import type { Random } from "./random.ts";
+import type { NoiseSource } from "./noise.ts";
 import type { BetaSchedule, TimestepSpacing } from "./noise_schedule.ts";
 
 /** The samplers implemented here (`dpm++2m` with {@linkcode SchedulerConfig.useKarrasSigmas} is "DPM++ 2M Karras"). */
@@ -87,10 +87,11 @@ export const SD_SCHEDULER_CONFIG: Readonly<SchedulerConfig> = Object.freeze({
 });
 
 /**
- * Noise for a stochastic step: a seeded {@linkcode Random} (normals are drawn from it) or the exact noise
- * to add, one value per latent element.
+ * Noise for a stochastic step: a seeded {@linkcode NoiseSource} (a `TorchGenerator` or a `Random`; normals
+ * are drawn from it, one call per step, as diffusers draws from its generator) or the exact noise to add,
+ * one value per latent element.
  */
-export type StepNoise = Random | Float32Array;
+export type StepNoise = NoiseSource | Float32Array;
 
 /** A sampler set up for a fixed number of steps. */
 export interface Scheduler {

@@ -5,7 +5,6 @@
  * @module
  */
 
-import { Random } from "./random.ts";
 import type { Scheduler, SchedulerConfig, SchedulerKind, StepNoise } from "./scheduler.ts";
 
 /**
@@ -89,14 +88,14 @@ export abstract class SchedulerBase implements Scheduler {
     }
   }
 
-  /** `n` noise values for this step: drawn from a Random, or the given array after a length check. */
+  /** `n` noise values for this step: drawn from a noise source, or the given array after a length check. */
   protected noiseValues(noise: StepNoise | undefined, n: number): Float32Array {
     if (noise === undefined) {
       throw new Error(
-        `${this.kind} scheduler: this step adds noise; pass a Random or a Float32Array of noise`,
+        `${this.kind} scheduler: this step adds noise; pass a noise source (TorchGenerator, Random) or a Float32Array`,
       );
     }
-    if (noise instanceof Random) return noise.fillNormal(new Float32Array(n));
+    if (!(noise instanceof Float32Array)) return noise.fillNormal(new Float32Array(n));
     if (noise.length !== n) {
       throw new Error(`${this.kind} scheduler: noise has ${noise.length} values but latents have ${n}`);
     }

@@ -54,7 +54,10 @@ Deno.test("ancestral steps need noise; a seeded Random makes them reproducible",
   assert.deepEqual(run(7), run(7));
   assert.notDeepEqual(run(7), run(8));
   const s = createScheduler("euler-ancestral", {}, 4);
-  assert.throws(() => s.step(new Float32Array(2), 0, new Float32Array(2)), /pass a Random or a Float32Array/);
+  assert.throws(
+    () => s.step(new Float32Array(2), 0, new Float32Array(2)),
+    /pass a noise source \(TorchGenerator, Random\) or a Float32Array/,
+  );
   assert.throws(
     () => s.step(new Float32Array(2), 0, new Float32Array(2), new Float32Array(3)),
     /noise has 3/,
