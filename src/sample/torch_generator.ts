@@ -16,9 +16,9 @@
  *   value lives in the generator, so it carries over to later calls.
  *
  * The n ≥ 16 path's float32 log, sin and cos depend on the CPU torch runs on: x86 builds with AVX2 use
- * vectorised Cephes polynomials (the `avx2` kernel here, the default, bit-exact), others (AVX-512, ARM,
- * Windows builds) call libm (the `scalar` kernel, which matches glibc to about 1 float32 ulp). The two
- * differ by up to 2·10⁻⁶ per value: far below what an image shows.
+ * vectorised Cephes polynomials (the `avx2` kernel here, the default, bit-exact), others (as far as we
+ * know AVX-512 CPUs, ARM and Windows builds) call libm (the `scalar` kernel, within 2 float32 ulps of
+ * glibc's). The two differ by up to 2·10⁻⁶ per value: far below what an image shows.
  *
  * @module
  */
