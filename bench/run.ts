@@ -15,12 +15,13 @@ import { suite as fmn } from "./fmn.ts";
 import { suite as formats } from "./formats.ts";
 import { suite as image } from "./image.ts";
 import { suite as kernels } from "./kernels.ts";
+import { suite as noise } from "./noise.ts";
 import { suite as runtime } from "./runtime.ts";
 import { suite as safetensors } from "./safetensors.ts";
 import { suite as tokenizer } from "./tokenizer.ts";
 import { suite as unet } from "./unet.ts";
 
-const SUITES: BenchSuite[] = [safetensors, formats, tokenizer, kernels, runtime, image, unet, erase, fmn];
+const SUITES: BenchSuite[] = [safetensors, formats, tokenizer, kernels, runtime, image, noise, unet, erase, fmn];
 
 const wanted = Deno.args.length ? new Set(Deno.args) : null;
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${
