@@ -21,7 +21,18 @@ import { suite as safetensors } from "./safetensors.ts";
 import { suite as tokenizer } from "./tokenizer.ts";
 import { suite as unet } from "./unet.ts";
 
-const SUITES: BenchSuite[] = [safetensors, formats, tokenizer, kernels, runtime, image, noise, unet, erase, fmn];
+const SUITES: BenchSuite[] = [
+  safetensors,
+  formats,
+  tokenizer,
+  kernels,
+  runtime,
+  image,
+  noise,
+  unet,
+  erase,
+  fmn,
+];
 
 const wanted = Deno.args.length ? new Set(Deno.args) : null;
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${

@@ -80,6 +80,7 @@ export class Model {
     return this.#closedForm ??= closedFormModel(this.checkpoint, {
       runtime: this.backends.runtime,
       warn: this.warn,
+      modelCache: this.cache.dir ? { dir: this.cache.dir } : null,
     });
   }
 

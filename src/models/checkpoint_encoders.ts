@@ -6,7 +6,8 @@
  * @module
  */
 
-import { stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
 import type { Checkpoint } from "../formats/checkpoint.ts";
 import { checkpointTokenizers } from "../formats/tokenizers.ts";
 import type { Family, TextEncoderConfig } from "./config.ts";
@@ -51,6 +52,26 @@ export function clipConfigFromDiffusers(
   };
 }
 
+/**
+ * Path, size and modification time of the files the text encoders come from: the single file, or every
+ * file of a diffusers folder's `text_encoder*` subfolders (the folder's own time misses a replaced file).
+ */
+async function weightsStamp(ckpt: Checkpoint): Promise<string> {
+  const st = await stat(ckpt.path);
+  const parts = [`${ckpt.path}:${st.size}:${st.mtimeMs}`];
+  if (ckpt.storage.kind === "diffusers") {
+    for (const sub of ["text_encoder", "text_encoder_2"]) {
+      const dir = join(ckpt.path, sub);
+      const names = await readdir(dir).catch(() => [] as string[]);
+      for (const n of names.sort()) {
+        const f = await stat(join(dir, n));
+        if (f.isFile()) parts.push(`${sub}/${n}:${f.size}:${f.mtimeMs}`);
+      }
+    }
+  }
+  return parts.join("|");
+}
+
 /** Options of {@link promptEncoderModel}. */
 export interface PromptEncoderModelOptions {
   /** Tokenizers to use instead of the checkpoint's folders or the bundled vocabulary. */
@@ -88,10 +109,6 @@ export async function promptEncoderModel(
   }
   const configs = ckpt.config.textEncoders.map((c, i) => clipConfigFromDiffusers(c, ckpt.family, i));
   const tokenizers = options.tokenizers ?? await checkpointTokenizers(ckpt);
-  let hash = options.hash;
-  if (!hash) {
-    const st = await stat(ckpt.path);
-    hash = `${ckpt.path}:${st.size}:${st.mtimeMs}`;
-  }
+  const hash = options.hash ?? await weightsStamp(ckpt);
   return { family: ckpt.family, encoders: ckpt.textEncoders, configs, tokenizers, hash };
 }

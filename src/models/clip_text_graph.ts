@@ -37,6 +37,18 @@ export interface ClipTextGraphOptions {
 }
 
 /** Names of the graph's inputs and outputs. */
+/**
+ * Version of the graph {@linkcode buildClipTextGraph} writes; part of the key of models kept on disk, so bump
+ * it whenever the graph changes.
+ *
+ * @example
+ * ```ts
+ * import { CLIP_GRAPH_VERSION } from "./clip_text_graph.ts";
+ * CLIP_GRAPH_VERSION.startsWith("clip-text-graph/"); // true
+ * ```
+ */
+export const CLIP_GRAPH_VERSION: string = "clip-text-graph/1";
+
 export const CLIP_TEXT_IO = {
   /** Token ids, int32 `[batch, 77]`. */
   inputIds: "input_ids",

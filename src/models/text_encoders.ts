@@ -14,10 +14,17 @@
 import type { TensorSource } from "../formats/tensor_source.ts";
 import { type SerializedModel, serializeModel } from "../runtime/onnx_model.ts";
 import { type BackendName, DEFAULT_BACKEND, WASM_MEMORY_BUDGET_BYTES } from "../runtime/session.ts";
+import type { ModelDiskCache } from "../runtime/model_disk_cache.ts";
 import { cachedSession, type SessionTiming } from "../runtime/session_cache.ts";
 import { clipL14, type ClipTextConfig, openClipBigG14, openClipH14 } from "./clip_config.ts";
 import type { Family } from "./config.ts";
-import { buildClipTextGraph, CLIP_TEXT_IO, type ClipTextGraphOptions } from "./clip_text_graph.ts";
+import {
+  buildClipTextGraph,
+  CLIP_GRAPH_VERSION,
+  CLIP_TEXT_IO,
+  type ClipTextGraphOptions,
+} from "./clip_text_graph.ts";
+import { smallTensorFingerprint } from "./weights_fingerprint.ts";
 
 /** One encoder's configuration and how its output is taken. */
 export interface EncoderPlan {
@@ -105,6 +112,11 @@ export interface EncodeOptions {
   weights?: "float32" | "stored" | "auto";
   /** Called once per encoder whose session had to be built, with the timings. */
   onSession?: (encoder: number, timing: SessionTiming) => void;
+  /**
+   * Keep each encoder's ONNX model on disk here, so later processes skip building it (default: none).
+   * The key combines the model's hash (file, size, time), the graph version and a fingerprint of the weights.
+   */
+  modelCache?: ModelDiskCache | null;
 }
 
 /** Above this many weight bytes the model's weights go to ONNX external data. */
@@ -204,10 +216,19 @@ export async function encodeTokenIds(
   for (const [e, plan] of plans.entries()) {
     const source = model.encoders[e];
     const weights = weightBinding(model, e, options.backend, options.weights);
+    const key = `${encoderKey(model, e)}:${weights}`;
+    const persist = options.modelCache && model.hash
+      ? {
+        cache: options.modelCache,
+        key: `${CLIP_GRAPH_VERSION}|${key}|${await smallTensorFingerprint(source)}`,
+      }
+      : undefined;
     const { session, timing } = await cachedSession(
-      `${encoderKey(model, e)}:${weights}`,
+      key,
       options.backend,
       () => buildEncoder(source, { ...plan, graph: { ...plan.graph, weights } }),
+      // Erasures encode a handful of prompts per process: creation time matters more than run time.
+      { persist, prepack: false },
     );
     if (!timing.cached) options.onSession?.(e, timing);
     const w = plan.config.hiddenSize;

@@ -206,7 +206,7 @@ export class UNetRunner {
         graph,
         bytes > EXTERNAL_DATA_FROM_BYTES ? { externalDataPath: "unet.weights" } : {},
       );
-    }, o.threads);
+    }, { threads: o.threads });
     this.timing = timing;
     this.#session = session;
     return session;

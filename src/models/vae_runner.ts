@@ -61,7 +61,7 @@ export async function decodeLatents(
     `vae-decoder|${ckpt.path}|${height}x${width}`,
     backend,
     async () => serializeModel(await buildVaeDecoderGraph(vae, cfg, { height, width })),
-    options.threads,
+    { threads: options.threads },
   );
   const images: RgbImage[] = [];
   const per = lc * height * width;
@@ -112,7 +112,7 @@ export async function encodeImages(
     `vae-encoder|${ckpt.path}|${h}x${w}`,
     backend,
     async () => serializeModel(await buildVaeEncoderGraph(vae, cfg, { height: h, width: w })),
-    options.threads,
+    { threads: options.threads },
   );
   const per = cfg.latent_channels * h * w;
   const out = new Float32Array(images.length * per);

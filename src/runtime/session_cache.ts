@@ -6,7 +6,14 @@
  */
 
 import type { SerializedModel } from "./onnx_model.ts";
-import { type BackendName, createSession, DEFAULT_BACKEND, type RuntimeSession } from "./session.ts";
+import { findStoredModel, type ModelDiskCache, storeModel } from "./model_disk_cache.ts";
+import {
+  type BackendName,
+  createSession,
+  createStoredSession,
+  DEFAULT_BACKEND,
+  type RuntimeSession,
+} from "./session.ts";
 
 /** Timings of obtaining a session from the cache. */
 export interface SessionTiming {
@@ -16,6 +23,26 @@ export interface SessionTiming {
   buildMs: number;
   /** Milliseconds spent creating the session (0 when cached). */
   createMs: number;
+  /** Whether the model came from the disk cache (no graph was built). */
+  fromDisk?: boolean;
+}
+
+/** Keep the built model on disk under `key` (which must identify the graph and its weights). */
+export interface PersistOptions {
+  /** The disk cache. */
+  cache: ModelDiskCache;
+  /** Key of the model's content. */
+  key: string;
+}
+
+/** Options of {@linkcode cachedSession}. */
+export interface CachedSessionOptions {
+  /** Intra-op threads (native build; default all cores). */
+  threads?: number;
+  /** Keep the built model on disk too. */
+  persist?: PersistOptions;
+  /** Whether ONNX Runtime repacks MatMul weights at creation (`SessionOptions.prepack`; default true). */
+  prepack?: boolean;
 }
 
 interface Entry {
@@ -27,7 +54,8 @@ const cache = new Map<string, Entry>();
 
 /**
  * Returns the cached session for `key` on `backend`, building it with `build` on first use.
- * Concurrent callers share one creation.
+ * Concurrent callers share one creation. With `persist`, the built model is also kept on disk and later
+ * processes create their session from that file instead of building the graph again.
  *
  * @example
  * ```ts
@@ -45,9 +73,10 @@ export async function cachedSession(
   key: string,
   backend: BackendName = DEFAULT_BACKEND,
   build: () => SerializedModel | Promise<SerializedModel>,
-  threads?: number,
+  options: CachedSessionOptions = {},
 ): Promise<{ session: RuntimeSession; timing: SessionTiming }> {
-  const fullKey = `${backend}\u0000${threads ?? ""}\u0000${key}`;
+  const { threads, persist, prepack } = options;
+  const fullKey = `${backend}\u0000${threads ?? ""}${prepack === false ? "/np" : ""}\u0000${key}`;
   const found = cache.get(fullKey);
   if (found) {
     return { session: await found.session, timing: { cached: true, buildMs: 0, createMs: 0 } };
@@ -55,9 +84,19 @@ export async function cachedSession(
   const timing: SessionTiming = { cached: false, buildMs: 0, createMs: 0 };
   const session = (async () => {
     const t0 = performance.now();
+    if (persist) {
+      let stored = await findStoredModel(persist.cache, persist.key);
+      timing.fromDisk = stored !== null;
+      // Storing replaces the temporary files the native build would need anyway.
+      stored ??= await storeModel(persist.cache, persist.key, await build());
+      timing.buildMs = performance.now() - t0;
+      const s = await createStoredSession(stored, { backend, threads, prepack });
+      timing.createMs = s.createMs;
+      return s;
+    }
     const model = await build();
     timing.buildMs = performance.now() - t0;
-    const s = await createSession(model, { backend, threads });
+    const s = await createSession(model, { backend, threads, prepack });
     timing.createMs = s.createMs;
     return s;
   })();

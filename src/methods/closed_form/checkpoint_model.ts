@@ -9,6 +9,7 @@ import { crossAttentionHash } from "../../formats/hash.ts";
 import { promptEncoderModel } from "../../models/checkpoint_encoders.ts";
 import { encodePrompts } from "../../models/encode_prompts.ts";
 import { encoderKey } from "../../models/text_encoders.ts";
+import type { ModelDiskCache } from "../../runtime/model_disk_cache.ts";
 import type { BackendName } from "../../runtime/session.ts";
 import { matrix64 } from "../../../kernels/matrix.ts";
 import type { ClosedFormModel, EditedWeight } from "./erase.ts";
@@ -19,6 +20,8 @@ export interface ClosedFormModelOptions {
   runtime?: BackendName;
   /** Where warnings go (prompt truncation). */
   warn?: (message: string) => void;
+  /** Keep the text encoder's ONNX model here between processes (default: none). */
+  modelCache?: ModelDiskCache | null;
 }
 
 /**
@@ -38,7 +41,11 @@ export async function closedFormModel(
   // Start building the text encoder's session (seconds of ONNX Runtime work off the JS thread) while the
   // weights are read and hashed; "" is encoded by nearly every erasure (the usual preserve text).
   const encoder = await promptEncoderModel(ckpt);
-  const early = encodePrompts(encoder, [""], { backend: options.runtime, warn: () => {} });
+  const early = encodePrompts(encoder, [""], {
+    backend: options.runtime,
+    modelCache: options.modelCache,
+    warn: () => {},
+  });
   early.catch(() => {}); // an error surfaces below, when the encoder is awaited
   const hash = await crossAttentionHash(ckpt);
   const weights: EditedWeight[] = [];
@@ -61,7 +68,11 @@ export async function closedFormModel(
     encoderKey: keyParts,
     async encode(texts: string[]) {
       if (!texts.length) return [];
-      const emb = await encodePrompts(encoder, texts, { backend: options.runtime, warn: options.warn });
+      const emb = await encodePrompts(encoder, texts, {
+        backend: options.runtime,
+        modelCache: options.modelCache,
+        warn: options.warn,
+      });
       const size = emb.sequence * emb.width;
       return texts.map((text, i) => ({
         text,
