@@ -54,13 +54,17 @@ export interface ForgetOptions {
   imageCount?: number;
   /** FMN: largest relative error of the exported low-rank deltas (default 1e-2). */
   tolerance?: number;
+  /** FMN: which projections train, `qk` (default) or `k`. */
+  fmnScope?: "qk" | "k";
+  /** FMN: relative ridge of key preservation (default 0.05; used when texts are preserved). */
+  preserveRidge?: number;
   /** FMN: seed (default 0). */
   seed?: number;
   /** `object` (default; also identities), `style` (artists: guide "art", other artists preserved), `nudity`, `unsafe`. */
   kind?: ConceptKind;
   /** What the concept is steered to (default " ", or "art" for styles). */
   guide?: string;
-  /** Extra texts to preserve (added to the kind's default preserve set). */
+  /** Extra texts to preserve (closed-form: added to the kind's default preserve set; FMN: key preservation). */
   preserve?: string[];
   /** Weight of the preserve set (default 1, or 0.1 for styles). */
   preserveScale?: number;
@@ -140,6 +144,9 @@ export function resolveFmnSettings(concepts: string[], options: ForgetOptions): 
     imageCount: options.imageCount ?? FMN_DEFAULTS.imageCount,
     tolerance: options.tolerance ?? FMN_DEFAULTS.tolerance,
     seed: options.seed ?? FMN_DEFAULTS.seed,
+    scope: options.fmnScope ?? FMN_DEFAULTS.scope,
+    preserve: [...(options.preserve ?? [])],
+    preserveRidge: options.preserveRidge ?? FMN_DEFAULTS.preserveRidge,
     ...(options.images ? { images: options.images } : {}),
   };
   checkFmnSettings(s);
@@ -274,7 +281,8 @@ export class ErasurePlan {
     const fmnStep = this.#steps[0].fmn;
     if (fmnStep) {
       const backend = await this.#model.computeBackend();
-      const r = await fmnErase(this.#model.checkpoint, this.#steps[0].concepts, fmnStep, {
+      const preserve = [...fmnStep.preserve, ...this.#extraPreserve];
+      const r = await fmnErase(this.#model.checkpoint, this.#steps[0].concepts, { ...fmnStep, preserve }, {
         backend,
         runtime: this.#model.backends.runtime,
         onPhase: options.onPhase,

@@ -25,7 +25,9 @@ reference settings per kind: styles use guide "art" and preserve the other 1,733
 0.1 (given --preserve texts replace that list); nudity runs 3 RECE epochs with λ 0.1.
 --method fmn re-steers cross-attention away from the concept (Forget-Me-Not): [--images DIR] (PNG references;
 default: images the model generates) [--steps n] (per concept, default 35) [--lr x] (default 2e-6)
-[--fmn-loss global|per-layer] [--eos all|first|none] [--image-count n] [--tolerance t] [--seed n].
+[--fmn-loss global|per-layer] [--eos all|first|none] [--image-count n] [--tolerance t] [--seed n]
+[--fmn-scope qk|k] [--preserve P ...] (key preservation: to_k changes only where P's prompts don't look; not in
+the reference recipe) [--preserve-ridge r] (default 0.05; larger lets keys move more).
 --save-adversarial writes RECE's derived embeddings (77×d per concept and epoch, float32): prompts in
 embedding space that still evoked the concept before each epoch — an attack to test other erasures with.`;
 
@@ -72,6 +74,8 @@ export async function eraseCommand(args: string[]): Promise<number> {
     steps: { type: "string" },
     lr: { type: "string" },
     "fmn-loss": { type: "string" },
+    "fmn-scope": { type: "string" },
+    "preserve-ridge": { type: "string" },
     eos: { type: "string" },
     "image-count": { type: "string" },
     tolerance: { type: "string" },
@@ -117,6 +121,10 @@ export async function eraseCommand(args: string[]): Promise<number> {
       : oneOf(values, "fmn-loss", ["global", "per-layer"] as const),
     eos: values.eos === undefined ? undefined : oneOf(values, "eos", ["all", "first", "none"] as const),
     imageCount: num(values, "image-count"),
+    fmnScope: values["fmn-scope"] === undefined
+      ? undefined
+      : oneOf(values, "fmn-scope", ["qk", "k"] as const),
+    preserveRidge: num(values, "preserve-ridge"),
     tolerance: num(values, "tolerance"),
     seed: num(values, "seed"),
   };
@@ -216,7 +224,10 @@ export async function eraseCommand(args: string[]): Promise<number> {
         const drops = Object.entries(f.massReduction).map(([c, r]) => `${(100 * r).toFixed(1)}% (${c})`);
         console.log(
           `  loss ${f.losses[0].toPrecision(4)} → ${f.losses[f.losses.length - 1].toPrecision(4)}; ` +
-            `attention on the concept's tokens fell by ${drops.join(", ")}`,
+            `attention on the concept's tokens fell by ${drops.join(", ")}` +
+            (f.preservedKeyDrift !== undefined
+              ? `; preserved prompts' keys moved at most ${(100 * f.preservedKeyDrift).toFixed(2)}%`
+              : ""),
         );
       } else {
         console.log(

@@ -18,6 +18,7 @@ import { type Edit, type LowRankDelta, TOOL_VERSION } from "../../patch/edit.ts"
 import { randn } from "../../sample/random.ts";
 import { conceptPositions, type EosPolicy, FMN_TEMPLATES } from "./concept_positions.ts";
 import { referenceLatents } from "./reference_images.ts";
+import { KEY_PRESERVATION_RIDGE, keyDrift, keyProjector } from "./key_preservation.ts";
 import { attentionMass, resteer, type ResteerTarget } from "./resteer.ts";
 import { unetProbe } from "./unet_probe.ts";
 
@@ -45,6 +46,15 @@ export interface FmnSettings {
   seed: number;
   /** Image size (default the model's native size). */
   size?: { width: number; height: number };
+  /** Which projections train: `qk` (to_q and to_k, where the loss's gradient reaches; default) or `k`. */
+  scope: "qk" | "k";
+  /**
+   * Texts whose keys must stay put (key preservation, not in the reference recipe; default none): each is
+   * encoded bare and in the template, and every to_k changes only in directions those prompts hardly use.
+   */
+  preserve: string[];
+  /** Relative ridge ρ of key preservation (default 0.05; larger lets the keys move more). */
+  preserveRidge: number;
 }
 
 /** The reference recipe's settings. */
@@ -58,6 +68,9 @@ export const FMN_DEFAULTS: FmnSettings = {
   imageCount: 4,
   tolerance: 1e-2,
   seed: 0,
+  scope: "qk",
+  preserve: [],
+  preserveRidge: KEY_PRESERVATION_RIDGE,
 };
 
 /** What Forget-Me-Not did, for `--json` reports. */
@@ -72,6 +85,8 @@ export interface FmnReport {
   timings: Record<string, number>;
   /** Per exported delta: rank and relative error. */
   deltas: { module: string; rank: number; relativeError: number }[];
+  /** With key preservation: the largest ‖ΔW_k·Φᵀ‖/‖W_k·Φᵀ‖ over layers (Φ: the preserved prompts' rows). */
+  preservedKeyDrift?: number;
   /** Settings used. */
   settings: FmnSettings;
 }
@@ -156,6 +171,19 @@ export async function fmnErase(
     });
   }
 
+  // Key preservation: the preserved prompts' context rows define the directions to_k must not change.
+  let preservedRows: Float32Array | undefined;
+  let projector: Float32Array | undefined;
+  if (settings.preserve.length) {
+    const texts = settings.preserve.flatMap((p) => [p, FMN_TEMPLATES[settings.kind].replace("{}", p)]);
+    const kept = await timed("encode", () => encodePrompts(encoder, texts, { backend: runtime }));
+    preservedRows = kept.hiddenStates;
+    projector = await timed(
+      "key-preservation",
+      () => keyProjector(backend, kept.hiddenStates, kept.width, settings.preserveRidge),
+    );
+  }
+
   // Re-steering.
   const probe = unetProbe(ckpt, { height: height / factor, width: width / factor, backend: runtime });
   const initial = new Map<string, Float32Array>();
@@ -188,6 +216,8 @@ export async function fmnErase(
       alphasCumprod: ac,
       seed: settings.seed,
       weights: initial,
+      scope: settings.scope,
+      keyProjector: projector,
       onStep: (s, loss) => options.onStep?.(s, totalSteps, loss),
     }));
   const after = await timed("attention-after", () => massOf(result.weights));
@@ -213,8 +243,19 @@ export async function fmnErase(
     }
     return out;
   });
+  let preservedKeyDrift: number | undefined;
+  if (preservedRows) {
+    preservedKeyDrift = 0;
+    for (const l of ckpt.crossAttention) {
+      const name = `${l.module}.to_k.weight`;
+      const out = ckpt.unet.info(name).shape[0];
+      const d = await keyDrift(backend, initial.get(name)!, result.weights.get(name)!, out, preservedRows);
+      preservedKeyDrift = Math.max(preservedKeyDrift, d);
+    }
+  }
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   const report: FmnReport = {
+    ...(preservedKeyDrift !== undefined ? { preservedKeyDrift } : {}),
     losses: result.losses,
     attentionMass: targets.map((t, i) => ({ concept: t.concept, before: before[i], after: after[i] })),
     massReduction: Object.fromEntries(targets.map((t, i) => [t.concept, 1 - sum(after[i]) / sum(before[i])])),
@@ -248,6 +289,15 @@ export function checkSettings(s: FmnSettings): void {
   if (!(s.weightDecay >= 0)) throw new RangeError(`weight decay must be zero or more, got ${s.weightDecay}`);
   if (!(s.tolerance > 0 && s.tolerance < 1)) {
     throw new RangeError(`tolerance must be in (0, 1), got ${s.tolerance}`);
+  }
+  if (s.scope !== "qk" && s.scope !== "k") throw new RangeError(`scope must be "qk" or "k", got ${s.scope}`);
+  if (!(s.preserveRidge > 0 && Number.isFinite(s.preserveRidge))) {
+    throw new RangeError(`preserve ridge must be a positive number, got ${s.preserveRidge}`);
+  }
+  for (const p of s.preserve) {
+    if (typeof p !== "string" || !p.trim()) {
+      throw new RangeError(`preserve: texts must be non-empty, got ${JSON.stringify(p)}`);
+    }
   }
   if (!(Number.isInteger(s.imageCount) && s.imageCount >= 1)) {
     throw new RangeError(`image count must be a positive integer, got ${s.imageCount}`);

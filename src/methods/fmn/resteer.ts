@@ -83,6 +83,13 @@ export interface ResteerOptions {
   seed: number;
   /** Initial to_q / to_k weights by diffusers weight name. */
   weights: Map<string, Float32Array>;
+  /** Which projections train: `qk` (to_q and to_k, as the gradient reaches both; default) or `k`. */
+  scope?: "qk" | "k";
+  /**
+   * Key preservation: a symmetric `contextDim × contextDim` matrix M (see `keyProjector`); every to_k then
+   * changes as W⁰ + A·M with A trained, keeping the preserved prompts' keys in place.
+   */
+  keyProjector?: Float32Array;
   /** Called after each step. */
   onStep?: (step: number, loss: number) => void;
 }
@@ -125,12 +132,22 @@ export async function resteer(
     if (!w) throw new Error(`re-steering needs the initial weight ${n}`);
     return [n, w.slice()] as [string, Float32Array];
   }));
+  const projector = options.keyProjector;
+  const width = probe.layers[0]?.contextDim ?? 0;
+  if (projector && projector.length !== width * width) {
+    throw new RangeError(`key projector has ${projector.length} values, expected ${width}×${width}`);
+  }
+  // A to_k under key preservation trains its raw delta A (from zero); everything else trains W itself.
+  const reparametrized = (n: string) => projector !== undefined && n.endsWith(".to_k.weight");
+  const trained = (n: string) => options.scope !== "k" || n.endsWith(".to_k.weight");
+  const adamW = { lr: options.lr, weightDecay: options.weightDecay ?? 0.01 };
   const optimizers = new Map<string, AdamWOptimizer>(
-    names.map((
+    names.filter(trained).map((n) => [
       n,
-    ) => [
-      n,
-      backend.createAdamW(current.get(n)!, { lr: options.lr, weightDecay: options.weightDecay ?? 0.01 }),
+      backend.createAdamW(
+        reparametrized(n) ? new Float32Array(current.get(n)!.length) : current.get(n)!,
+        adamW,
+      ),
     ]),
   );
   const losses: number[] = [];
@@ -180,10 +197,21 @@ export async function resteer(
           g.gradWk,
         ]] as const
       ) {
+        const opt = optimizers.get(name);
+        if (!opt) continue;
         const scaled = grad.data.map((v) => v * scale);
-        const opt = optimizers.get(name)!;
-        await opt.update(scaled);
-        current.set(name, await opt.read());
+        if (!reparametrized(name)) {
+          await opt.update(scaled);
+          current.set(name, await opt.read());
+          continue;
+        }
+        // W = W⁰ + A·M: ∂L/∂A = ∂L/∂W·M (M symmetric).
+        const rows = scaled.length / width;
+        const m = matrix(width, width, projector!);
+        await opt.update((await backend.matmul(matrix(rows, width, scaled), m)).data);
+        const delta = await backend.matmul(matrix(rows, width, await opt.read()), m);
+        const w0 = options.weights.get(name)!;
+        current.set(name, delta.data.map((v, i) => w0[i] + v));
       }
     }
     seconds.gradients += (performance.now() - tf) / 1000;
