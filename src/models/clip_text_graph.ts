@@ -36,7 +36,6 @@ export interface ClipTextGraphOptions {
   weights?: "float32" | "stored";
 }
 
-/** Names of the graph's inputs and outputs. */
 /**
  * Version of the graph {@linkcode buildClipTextGraph} writes; part of the key of models kept on disk, so bump
  * it whenever the graph changes.
@@ -47,14 +46,25 @@ export interface ClipTextGraphOptions {
  * CLIP_GRAPH_VERSION.startsWith("clip-text-graph/"); // true
  * ```
  */
-export const CLIP_GRAPH_VERSION: string = "clip-text-graph/1";
+export const CLIP_GRAPH_VERSION: string = "clip-text-graph/2";
 
+/**
+ * Names of the graph's inputs and outputs. The sequence length `seq` is dynamic, 1 to `maxPositions` (77):
+ * the transformer is causal, so the states of a run on a prompt's first `seq` tokens equal the first `seq`
+ * rows of the full run.
+ *
+ * @example
+ * ```ts
+ * import { CLIP_TEXT_IO } from "./clip_text_graph.ts";
+ * CLIP_TEXT_IO.inputIds; // "input_ids"
+ * ```
+ */
 export const CLIP_TEXT_IO = {
-  /** Token ids, int32 `[batch, 77]`. */
+  /** Token ids, int32 `[batch, seq]`. */
   inputIds: "input_ids",
-  /** float32 `[batch, 77, hidden]`. */
+  /** float32 `[batch, seq, hidden]`. */
   hiddenStates: "hidden_states",
-  /** float32 `[batch, projectionDim]`. */
+  /** float32 `[batch, projectionDim]`: meaningful only for runs that include the end-of-text token (full 77). */
   pooled: "pooled",
 } as const;
 
@@ -113,8 +123,9 @@ export function checkClipTextWeights(source: TensorSource, config: ClipTextConfi
 }
 
 /**
- * Builds the text transformer graph: input `input_ids` (int32 `[n, 77]`), outputs `hidden_states`
- * (and `pooled`, and any exposed intermediates).
+ * Builds the text transformer graph: input `input_ids` (int32 `[n, seq]`, any `seq` from 1 to 77), outputs
+ * `hidden_states` `[n, seq, hidden]` (and `pooled`, and any exposed intermediates). Position embeddings
+ * and the causal mask are sliced to `seq` inside the graph.
  *
  * @example
  * ```ts ignore
@@ -132,7 +143,7 @@ export async function buildClipTextGraph(
   const d = config.hiddenSize;
   const heads = config.numHeads;
   const headDim = d / heads;
-  const seq = config.maxPositions;
+  const maxSeq = config.maxPositions;
   if (!Number.isInteger(headDim)) {
     throw new Error(`${config.name}: hidden size ${d} is not divisible by ${heads} heads`);
   }
@@ -153,7 +164,13 @@ export async function buildClipTextGraph(
   }
 
   const g = new GraphBuilder(options.name ?? config.name);
-  const ids = g.input(CLIP_TEXT_IO.inputIds, "int32", ["batch", seq]);
+  const ids = g.input(CLIP_TEXT_IO.inputIds, "int32", ["batch", "sequence"]);
+  // Dynamic sizes, int64 [1] each: every reshape below is [batch, -1, …] so the sequence length follows the input.
+  const idsShape = g.op("Shape", [ids], {}, "input.shape");
+  const batchDim = g.op("Gather", [idsShape, g.int64s([0])], { axis: 0 }, "batch.size");
+  const seqDim = g.op("Gather", [idsShape, g.int64s([1])], { axis: 0 }, "sequence.size");
+  const shapeOf = (tail: number[], name: string) =>
+    g.op("Concat", [batchDim, g.int64s(tail)], { axis: 0 }, name);
   // Weights are added once under their checkpoint key and shared by every node that uses them.
   const bound = new Map<string, string>();
   const w = async (key: string, shape: number[]): Promise<string> => {
@@ -183,7 +200,7 @@ export async function buildClipTextGraph(
       epsilon: float(config.layerNormEps),
     }, path);
 
-  // Embeddings: tokens + positions, then the residual stream is kept 2-D [batch·77, d] so every
+  // Embeddings: tokens + positions, then the residual stream is kept 2-D [batch·seq, d] so every
   // projection is one plain GEMM.
   const embKey = `${PREFIX}embeddings.token_embedding.weight`;
   const embRaw = await readRaw(source, embKey, [config.vocabSize, d], config);
@@ -199,13 +216,34 @@ export async function buildClipTextGraph(
     const table = g.float32Weight(embKey, embRaw);
     tokens = g.op("Gather", [table, ids], { axis: 0 }, `${PREFIX}embeddings.token_embedding`);
   }
-  const positions = await w(`${PREFIX}embeddings.position_embedding.weight`, [seq, d]);
+  const positions = g.op(
+    "Slice",
+    [
+      await w(`${PREFIX}embeddings.position_embedding.weight`, [maxSeq, d]),
+      g.int64s([0]),
+      seqDim,
+      g.int64s([0]),
+    ],
+    {},
+    `${PREFIX}embeddings.position_embedding.used`,
+  );
   const embedded = g.op("Add", [tokens, positions], {}, `${PREFIX}embeddings`);
   let x = g.op("Reshape", [embedded, g.int64s([-1, d])], {}, `${PREFIX}embeddings.flat`);
 
-  const mask = new Float32Array(seq * seq);
-  for (let i = 0; i < seq; i++) for (let j = i + 1; j < seq; j++) mask[i * seq + j] = -Infinity;
-  const causal = g.weight("causal_mask", mask, [seq, seq]);
+  const mask = new Float32Array(maxSeq * maxSeq);
+  for (let i = 0; i < maxSeq; i++) for (let j = i + 1; j < maxSeq; j++) mask[i * maxSeq + j] = -Infinity;
+  const causal = g.op(
+    "Slice",
+    [
+      g.weight("causal_mask", mask, [maxSeq, maxSeq]),
+      g.int64s([0, 0]),
+      g.op("Concat", [seqDim, seqDim], { axis: 0 }, "causal_mask.ends"),
+      g.int64s([0, 1]),
+    ],
+    {},
+    "causal_mask.used",
+  );
+  const headsShape = shapeOf([-1, heads, headDim], "heads.shape");
 
   const states: string[] = [x];
   for (let l = 0; l < layers; l++) {
@@ -215,7 +253,7 @@ export async function buildClipTextGraph(
     const k = await linear(h, `${p}.self_attn.k_proj`, d, d);
     const v = await linear(h, `${p}.self_attn.v_proj`, d, d);
     const split = (t: string, name: string, perm: number[]) =>
-      g.op("Transpose", [g.op("Reshape", [t, g.int64s([-1, seq, heads, headDim])], {}, `${name}.heads`)], {
+      g.op("Transpose", [g.op("Reshape", [t, headsShape], {}, `${name}.heads`)], {
         perm,
       }, `${name}.transpose`);
     const qh = split(q, `${p}.self_attn.q`, [0, 2, 1, 3]); // [n, h, s, hd]
@@ -275,11 +313,16 @@ export async function buildClipTextGraph(
 
   let hidden = states[hiddenLayer];
   if (options.finalNorm ?? true) hidden = await layerNorm(hidden, `${PREFIX}final_layer_norm`);
-  const hidden3d = g.op("Reshape", [hidden, g.int64s([-1, seq, d])], {}, `${PREFIX}hidden_states`);
-  g.output(hidden3d, "float32", ["batch", seq, d], CLIP_TEXT_IO.hiddenStates);
+  const hidden3d = g.op(
+    "Reshape",
+    [hidden, shapeOf([-1, d], "hidden_states.shape")],
+    {},
+    `${PREFIX}hidden_states`,
+  );
+  g.output(hidden3d, "float32", ["batch", "sequence", d], CLIP_TEXT_IO.hiddenStates);
 
   if (options.pooled) {
-    // Row index of each prompt's first end-of-text token in the flattened [n·77, d] states.
+    // Row index of each prompt's first end-of-text token in the flattened [n·seq, d] states.
     const isEos = g.op(
       "Cast",
       [g.op("Equal", [ids, g.constant(new Int32Array([config.eosTokenId]), [])], {}, "eos.mask")],
@@ -287,13 +330,7 @@ export async function buildClipTextGraph(
       "eos.mask.int",
     );
     const eosPos = g.op("ArgMax", [isEos], { axis: 1, keepdims: 0 }, "eos.position");
-    const batch = g.op(
-      "Gather",
-      [g.op("Shape", [ids], {}, "batch.shape"), g.int64s([0])],
-      { axis: 0 },
-      "batch.size",
-    );
-    const batchScalar = g.op("Squeeze", [batch, g.int64s([0])], {}, "batch.size.scalar");
+    const batchScalar = g.op("Squeeze", [batchDim, g.int64s([0])], {}, "batch.size.scalar");
     const rows = g.op(
       "Range",
       [g.constant(new BigInt64Array([0n]), []), batchScalar, g.constant(new BigInt64Array([1n]), [])],
@@ -302,7 +339,7 @@ export async function buildClipTextGraph(
     );
     const index = g.op(
       "Add",
-      [g.op("Mul", [rows, g.constant(new BigInt64Array([BigInt(seq)]), [])], {}, "eos.row.base"), eosPos],
+      [g.op("Mul", [rows, seqDim], {}, "eos.row.base"), eosPos],
       {},
       "eos.row",
     );

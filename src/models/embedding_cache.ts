@@ -8,7 +8,10 @@
 
 /** One prompt's cached encoder output. */
 export interface CachedEmbedding {
-  /** `[77, width]` hidden states. */
+  /**
+   * `[77, width]` hidden states; `[rows, width]` for a prefix encoding, which `encodePromptPrefixes` keeps
+   * under its own encoder key so that it never answers a request for all 77 rows.
+   */
   hiddenStates: Float32Array;
   /** Pooled output (SDXL). */
   pooled?: Float32Array;

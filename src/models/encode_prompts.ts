@@ -1,6 +1,8 @@
 /**
  * Prompts → text embeddings for a loaded model: validation, tokenization, truncation warnings,
- * the embedding cache, then the family's encoders on ONNX Runtime.
+ * the embedding cache, then the family's encoders on ONNX Runtime. {@linkcode encodePrompts} returns all
+ * 77 rows of every prompt; {@linkcode encodePromptPrefixes} only each prompt's rows through its last word
+ * token, from a run on just those tokens (the text transformer is causal, so they are the same rows).
  *
  * @module
  */
@@ -27,8 +29,8 @@ export interface PromptEncoderModel extends TextEncoderModel {
   tokenizers: PromptTokenizer[];
 }
 
-/** Options of {@link encodePrompts}. */
-export interface EncodePromptsOptions extends EncodeOptions {
+/** Options of {@link encodePrompts} and {@link encodePromptPrefixes} (which choose the sequence length). */
+export interface EncodePromptsOptions extends Omit<EncodeOptions, "sequenceLength"> {
   /** Embedding cache (default: the process-wide one); `null` disables caching. */
   cache?: EmbeddingCache | null;
   /** Receives warnings (default `console.warn`). */
@@ -63,6 +65,78 @@ export function checkPrompts(prompts: unknown): string[] {
   return prompts as string[];
 }
 
+/** Cache key suffix of prefix entries: they never answer a full request (a full entry can answer a prefix one). */
+const PREFIX_ENTRY = "|prefix";
+
+/** What both encoders share: checked prompts, the family's plans, and the cache to use. */
+interface Prepared {
+  texts: string[];
+  plans: ReturnType<typeof checkEncoders>;
+  seq: number;
+  width: number;
+  cache: EmbeddingCache | null;
+  convention: string;
+}
+
+function prepare(
+  model: PromptEncoderModel,
+  prompts: readonly unknown[],
+  options: EncodePromptsOptions,
+): Prepared {
+  const texts = checkPrompts(prompts);
+  const plans = checkEncoders(model);
+  if (model.tokenizers.length < plans.length) {
+    throw new Error(
+      `${model.family} needs ${plans.length} tokenizers, the model provides ${model.tokenizers.length}`,
+    );
+  }
+  return {
+    texts,
+    plans,
+    seq: plans[0].config.maxPositions,
+    width: plans.reduce((s, p) => s + p.config.hiddenSize, 0),
+    cache: model.hash ? (options.cache === undefined ? sharedEmbeddingCache : options.cache) : null,
+    convention: plans.map((_, e) => encoderKey(model, e)).join("|"),
+  };
+}
+
+/** Unique prompts in first-seen order. */
+function unique(texts: string[]): string[] {
+  return [...new Set(texts)];
+}
+
+/** One prompt's token ids per encoder (77 each), its token count (first tokenizer) and how many were cut. */
+interface Tokenized {
+  ids: Int32Array[];
+  length: number;
+  dropped: number;
+}
+
+function tokenize(model: PromptEncoderModel, p: Prepared, text: string): Tokenized {
+  const tokenized = model.tokenizers.slice(0, p.plans.length).map((tok, e) => {
+    const t = tok.encode(text);
+    if (t.ids.length !== p.seq) {
+      throw new Error(`tokenizer ${e + 1} returned ${t.ids.length} ids, need ${p.seq}`);
+    }
+    return t;
+  });
+  return {
+    ids: tokenized.map((t) => t.ids),
+    length: tokenized[0].length,
+    dropped: Math.max(...tokenized.map((t) => t.dropped)),
+  };
+}
+
+/** Warns that a prompt being encoded was truncated (cache hits were warned about when they were encoded). */
+function warnDropped(p: Prepared, text: string, t: Tokenized, warn: (message: string) => void): void {
+  if (t.dropped > 0) {
+    warn(
+      `prompt ${p.texts.indexOf(text) + 1} ${preview(text)} is longer than the ${p.seq}-token context: ` +
+        `${t.dropped} token${t.dropped === 1 ? "" : "s"} dropped`,
+    );
+  }
+}
+
 /**
  * Encodes prompts with the model's text encoders, in prompt order. Prompts over 77 tokens are
  * truncated with a warning saying how many tokens were dropped; repeated prompts are encoded once
@@ -80,30 +154,16 @@ export async function encodePrompts(
   prompts: readonly unknown[],
   options: EncodePromptsOptions = {},
 ): Promise<TextEmbeddings> {
-  const texts = checkPrompts(prompts);
-  const plans = checkEncoders(model);
-  if (model.tokenizers.length < plans.length) {
-    throw new Error(
-      `${model.family} needs ${plans.length} tokenizers, the model provides ${model.tokenizers.length}`,
-    );
-  }
-  const seq = plans[0].config.maxPositions;
-  const width = plans.reduce((s, p) => s + p.config.hiddenSize, 0);
-  const pooledWidth = plans.find((p) => p.graph.pooled)?.config.projectionDim;
+  const p = prepare(model, prompts, options);
+  const { texts, plans, seq, width, cache, convention } = p;
+  const pooledWidth = plans.find((plan) => plan.graph.pooled)?.config.projectionDim;
   const warn = options.warn ?? ((m: string) => console.warn(m));
-  const cache = options.cache === undefined ? sharedEmbeddingCache : options.cache;
-  const convention = plans.map((_, e) => encoderKey(model, e)).join("|");
-  const hash = model.hash;
 
-  // Unique prompts not already cached, in first-seen order.
   // Hits are kept here so that evictions while storing the new ones cannot lose them.
   const found = new Map<string, CachedEmbedding>();
   const todo: string[] = [];
-  const seen = new Set<string>();
-  for (const t of texts) {
-    if (seen.has(t)) continue;
-    seen.add(t);
-    const hit = cache && hash ? cache.get(hash, convention, t) : undefined;
+  for (const t of unique(texts)) {
+    const hit = cache?.get(model.hash!, convention, t);
     if (hit) found.set(t, hit);
     else todo.push(t);
   }
@@ -111,30 +171,18 @@ export async function encodePrompts(
   if (todo.length > 0) {
     const ids = plans.map(() => new Int32Array(todo.length * seq));
     todo.forEach((text, row) => {
-      let dropped = 0;
-      model.tokenizers.slice(0, plans.length).forEach((tok, e) => {
-        const t = tok.encode(text);
-        if (t.ids.length !== seq) {
-          throw new Error(`tokenizer ${e + 1} returned ${t.ids.length} ids, need ${seq}`);
-        }
-        ids[e].set(t.ids, row * seq);
-        dropped = Math.max(dropped, t.dropped);
-      });
-      if (dropped > 0) {
-        warn(
-          `prompt ${texts.indexOf(text) + 1} ${preview(text)} is longer than the ${seq}-token context: ` +
-            `${dropped} token${dropped === 1 ? "" : "s"} dropped`,
-        );
-      }
+      const t = tokenize(model, p, text);
+      warnDropped(p, text, t, warn);
+      t.ids.forEach((a, e) => ids[e].set(a, row * seq));
     });
-    const out = await encodeTokenIds(model, ids, todo.length, options);
+    const out = await encodeTokenIds(model, ids, todo.length, { ...options, sequenceLength: seq });
     todo.forEach((text, row) => {
       const entry = {
         hiddenStates: out.hiddenStates.slice(row * seq * width, (row + 1) * seq * width),
         pooled: pooledWidth ? out.pooled!.slice(row * pooledWidth, (row + 1) * pooledWidth) : undefined,
       };
       found.set(text, entry);
-      if (cache && hash) cache.set(hash, convention, text, entry);
+      cache?.set(model.hash!, convention, text, entry);
     });
   }
 
@@ -146,4 +194,101 @@ export async function encodePrompts(
     if (pooled && e.pooled) pooled.set(e.pooled, i * pooledWidth!);
   });
   return { count: texts.length, sequence: seq, width, hiddenStates, pooledWidth, pooled };
+}
+
+/** One prompt's encoder rows through its last word token. */
+export interface PromptPrefix {
+  /** Tokens of the prompt, BOS and EOS included, before padding (first tokenizer; at most 77). */
+  length: number;
+  /**
+   * Rows held: positions `0 … rows − 1`, i.e. `max(1, length − 1)` — BOS and the word tokens, not EOS
+   * or padding, which were never computed.
+   */
+  rows: number;
+  /** `[rows, width]` hidden states, equal to the first `rows` rows of the full 77-row encoding. */
+  hiddenStates: Float32Array;
+}
+
+/** Result of {@linkcode encodePromptPrefixes}. */
+export interface PromptPrefixes {
+  /** Number of prompts. */
+  count: number;
+  /** Feature width of every row. */
+  width: number;
+  /** Per prompt, in prompt order. */
+  prompts: PromptPrefix[];
+}
+
+/** Rows a prefix needs for a prompt of `length` tokens: BOS through the last word token. */
+function prefixRows(length: number, seq: number): number {
+  return Math.min(seq, Math.max(1, length - 1));
+}
+
+/**
+ * Encodes only what the last-word-token convention reads: each prompt's rows from BOS through its last
+ * word token, from runs on just those tokens (prompts grouped by length, each group at its length). The
+ * text transformer is causal, so the rows equal the full encoding's first rows; a prompt of 4 tokens costs
+ * 3 positions instead of 77. There is no pooled output (SDXL's is read at the end-of-text token).
+ *
+ * Prefixes are cached apart from full encodings (a cached full encoding serves a prefix request, never
+ * the other way round).
+ *
+ * @example
+ * ```ts ignore
+ * import { encodePromptPrefixes } from "./encode_prompts.ts";
+ * const out = await encodePromptPrefixes(model, ["van gogh", ""]);
+ * out.prompts[0].rows; // 3: BOS, "van", "gogh"
+ * out.prompts[1].rows; // 1: BOS
+ * ```
+ */
+export async function encodePromptPrefixes(
+  model: PromptEncoderModel,
+  prompts: readonly unknown[],
+  options: EncodePromptsOptions = {},
+): Promise<PromptPrefixes> {
+  const p = prepare(model, prompts, options);
+  const { texts, plans, seq, width, cache, convention } = p;
+  const warn = options.warn ?? ((m: string) => console.warn(m));
+
+  const found = new Map<string, PromptPrefix>();
+  const groups = new Map<number, { text: string; ids: Int32Array[]; length: number }[]>();
+  for (const text of unique(texts)) {
+    const t = tokenize(model, p, text);
+    const rows = prefixRows(t.length, seq);
+    const prefixHit = cache?.get(model.hash!, convention + PREFIX_ENTRY, text);
+    const hit = prefixHit ?? cache?.get(model.hash!, convention, text);
+    if (hit) {
+      found.set(text, { length: t.length, rows, hiddenStates: hit.hiddenStates.slice(0, rows * width) });
+      continue;
+    }
+    warnDropped(p, text, t, warn);
+    let group = groups.get(rows);
+    if (!group) groups.set(rows, group = []);
+    group.push({ text, ids: t.ids, length: t.length });
+  }
+
+  for (const [rows, group] of groups) {
+    const ids = plans.map((_, e) => {
+      const out = new Int32Array(group.length * rows);
+      group.forEach((g, i) => out.set(g.ids[e].subarray(0, rows), i * rows));
+      return out;
+    });
+    const out = await encodeTokenIds(model, ids, group.length, { ...options, sequenceLength: rows });
+    group.forEach((g, i) => {
+      const hiddenStates = out.hiddenStates.slice(i * rows * width, (i + 1) * rows * width);
+      found.set(g.text, { length: g.length, rows, hiddenStates });
+      cache?.set(model.hash!, convention + PREFIX_ENTRY, g.text, { hiddenStates: hiddenStates.slice() });
+    });
+  }
+  // Repeated prompts get their own copies: callers may change what they are given.
+  const given = new Set<PromptPrefix>();
+  const result = texts.map((t) => {
+    const e = found.get(t)!;
+    if (!given.has(e)) {
+      given.add(e);
+      return e;
+    }
+    return { ...e, hiddenStates: e.hiddenStates.slice() };
+  });
+  return { count: texts.length, width, prompts: result };
 }

@@ -87,15 +87,15 @@ export interface TextEncoderModel {
 export interface TextEmbeddings {
   /** Number of prompts. */
   count: number;
-  /** Sequence length (77). */
+  /** Tokens per prompt that were encoded: 77, or fewer for a run on prompt prefixes (`sequenceLength`). */
   sequence: number;
   /** Feature width of `hiddenStates`. */
   width: number;
   /** `[count, sequence, width]`. */
   hiddenStates: Float32Array;
-  /** Width of `pooled` (SDXL only). */
+  /** Width of `pooled` (SDXL only, full-length runs only). */
   pooledWidth?: number;
-  /** `[count, pooledWidth]` (SDXL only). */
+  /** `[count, pooledWidth]` (SDXL only, full-length runs only: it is read at the end-of-text token). */
   pooled?: Float32Array;
 }
 
@@ -103,8 +103,14 @@ export interface TextEmbeddings {
 export interface EncodeOptions {
   /** Backend (default ort-web). */
   backend?: BackendName;
-  /** Prompts per session run (default 16). */
+  /** Prompts per session run (default 16 at 77 tokens, proportionally more for shorter sequences). */
   batchSize?: number;
+  /**
+   * Tokens per prompt in the id arrays, 1 to 77 (default 77). A shorter run encodes each prompt's first
+   * `sequenceLength` tokens; the transformer is causal, so its rows equal the first rows of the full run.
+   * Such a run has no pooled output (SDXL's pooled vector is read at the end-of-text token).
+   */
+  sequenceLength?: number;
   /**
    * How weights are bound: `"float32"`, `"stored"` (float16 checkpoint weights stay float16, cast at
    * run time), or `"auto"` (default): `"stored"` where float32 weights would not fit the WASM build.
@@ -177,7 +183,8 @@ async function buildEncoder(source: TensorSource, plan: EncoderPlan): Promise<Se
 
 /**
  * Runs the family's encoders on token ids: `ids[e]` holds encoder `e`'s ids, `count × 77` int32
- * (SDXL's two tokenizers may pad differently, so each encoder gets its own).
+ * (SDXL's two tokenizers may pad differently, so each encoder gets its own), or `count × sequenceLength`
+ * for a run on prompt prefixes.
  *
  * @example
  * ```ts ignore
@@ -193,7 +200,12 @@ export async function encodeTokenIds(
   options: EncodeOptions = {},
 ): Promise<TextEmbeddings> {
   const plans = checkEncoders(model);
-  const seq = plans[0].config.maxPositions;
+  const maxSeq = plans[0].config.maxPositions;
+  const seq = options.sequenceLength ?? maxSeq;
+  if (!Number.isInteger(seq) || seq < 1 || seq > maxSeq) {
+    throw new RangeError(`sequence length must be an integer from 1 to ${maxSeq}, got ${seq}`);
+  }
+  const full = seq === maxSeq;
   if (ids.length !== plans.length) {
     throw new Error(`${model.family} needs ${plans.length} id arrays, got ${ids.length}`);
   }
@@ -208,10 +220,10 @@ export async function encodeTokenIds(
     }
   }
   const width = plans.reduce((s, p) => s + p.config.hiddenSize, 0);
-  const pooledPlan = plans.find((p) => p.graph.pooled);
+  const pooledPlan = full ? plans.find((p) => p.graph.pooled) : undefined;
   const hiddenStates = new Float32Array(count * seq * width);
   const pooled = pooledPlan ? new Float32Array(count * pooledPlan.config.projectionDim) : undefined;
-  const batchSize = Math.max(1, options.batchSize ?? 16);
+  const batchSize = Math.max(1, options.batchSize ?? Math.floor((16 * maxSeq) / seq));
   let offset = 0;
   for (const [e, plan] of plans.entries()) {
     const source = model.encoders[e];
@@ -246,7 +258,7 @@ export async function encodeTokenIds(
       for (let r = 0; r < n * seq; r++) {
         hiddenStates.set(h.subarray(r * w, (r + 1) * w), (start * seq + r) * width + offset);
       }
-      if (plan.graph.pooled) {
+      if (pooledPlan === plan) {
         pooled!.set(out[CLIP_TEXT_IO.pooled].data as Float32Array, start * plan.config.projectionDim);
       }
     }

@@ -6,7 +6,7 @@ import { memorySource, type MemoryTensor } from "../formats/tensor_source.ts";
 import type { ClipTextConfig } from "./clip_config.ts";
 import { clipL14, openClipBigG14, openClipH14 } from "./clip_config.ts";
 import type { Family } from "./config.ts";
-import { encodeTokenIds, weightBinding } from "./text_encoders.ts";
+import { encodeTokenIds, type TextEncoderModel, weightBinding } from "./text_encoders.ts";
 
 const FIXTURES = fileURLToPath(new URL("../../tests/fixtures/text_encoders/", import.meta.url));
 
@@ -33,7 +33,16 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-async function parity(family: Family, backend: "ort-web" | "ort-node") {
+interface Fixture {
+  model: TextEncoderModel;
+  ids: Int32Array;
+  count: number;
+  ref: SafetensorsFile;
+  close(): void;
+}
+
+/** A family's tiny transformers fixture: encoders, configurations, token ids and reference outputs. */
+async function openFixture(family: Family): Promise<Fixture> {
   const ref = await SafetensorsFile.open(`${FIXTURES}${family}_reference.safetensors`);
   const files = [await SafetensorsFile.open(`${FIXTURES}${family}_text_encoder.safetensors`)];
   const presets = family === "sd21"
@@ -42,15 +51,27 @@ async function parity(family: Family, backend: "ort-web" | "ort-node") {
     ? [clipL14, openClipBigG14]
     : [clipL14];
   if (family === "sdxl") files.push(await SafetensorsFile.open(`${FIXTURES}sdxl_text_encoder_2.safetensors`));
+  const configs = [tinyConfig(ref.metadata.config, presets[0])];
+  if (family === "sdxl") configs.push(tinyConfig(ref.metadata.config_2, presets[1]));
+  const raw = await ref.readRaw("input_ids");
+  return {
+    model: { family, encoders: files, configs, hash: `fixture-${family}` },
+    ids: new Int32Array(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength / 4),
+    count: raw.shape[0],
+    ref,
+    close() {
+      ref.close();
+      files.forEach((f) => f.close());
+    },
+  };
+}
+
+async function parity(family: Family, backend: "ort-web" | "ort-node") {
+  const { model, ids, count, ref, close } = await openFixture(family);
   try {
-    const configs = [tinyConfig(ref.metadata.config, presets[0])];
-    if (family === "sdxl") configs.push(tinyConfig(ref.metadata.config_2, presets[1]));
-    const raw = await ref.readRaw("input_ids");
-    const ids = new Int32Array(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength / 4);
-    const count = raw.shape[0];
     const out = await encodeTokenIds(
-      { family, encoders: files, configs, hash: `fixture-${family}` },
-      configs.map(() => ids),
+      model,
+      model.encoders.map(() => ids),
       count,
       { backend, batchSize: 3 }, // 4 prompts in batches of 3 and 1: exercises the batching too
     );
@@ -65,8 +86,51 @@ async function parity(family: Family, backend: "ort-web" | "ort-node") {
       assertEquals(out.pooled, undefined);
     }
   } finally {
-    ref.close();
-    files.forEach((f) => f.close());
+    close();
+  }
+}
+
+/** The first `n` ids of each of `count` rows of 77. */
+function firstIds(ids: Int32Array, count: number, n: number): Int32Array {
+  const out = new Int32Array(count * n);
+  for (let r = 0; r < count; r++) out.set(ids.subarray(r * 77, r * 77 + n), r * n);
+  return out;
+}
+
+/** The first `n` of each prompt's 77 rows of width `w`. */
+function firstRows(states: Float32Array, count: number, n: number, w: number): Float32Array {
+  const out = new Float32Array(count * n * w);
+  for (let r = 0; r < count; r++) out.set(states.subarray(r * 77 * w, (r * 77 + n) * w), r * n * w);
+  return out;
+}
+
+async function prefixParity(family: Family, backend: "ort-web" | "ort-node") {
+  const { model, ids, count, ref, close } = await openFixture(family);
+  try {
+    const full = await encodeTokenIds(model, model.encoders.map(() => ids), count, { backend });
+    const expected = await ref.readFloat32("hidden_states");
+    // 1: BOS alone; 4: the short prompt's last word token; 21, 76: the medium and full prompts'.
+    for (const n of [1, 4, 21, 76]) {
+      const part = firstIds(ids, count, n);
+      const out = await encodeTokenIds(model, model.encoders.map(() => part), count, {
+        backend,
+        sequenceLength: n,
+        batchSize: 3,
+      });
+      assertEquals([out.count, out.sequence, out.width], [count, n, full.width]);
+      assertEquals([out.pooled, out.pooledWidth], [undefined, undefined]);
+      const err = maxAbsDiff(out.hiddenStates, firstRows(full.hiddenStates, count, n, full.width));
+      // Equal to float32 rounding: different matrix shapes may take different kernel paths.
+      const scale = out.hiddenStates.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
+      assert(
+        err <= 1e-6 * scale,
+        `${family} ${backend}: first ${n} tokens differ from the full run by ${err} (values up to ${scale})`,
+      );
+      const refErr = maxAbsDiff(out.hiddenStates, firstRows(expected, count, n, full.width));
+      assert(refErr <= 1e-4, `${family} ${backend}: first ${n} tokens differ from transformers by ${refErr}`);
+    }
+  } finally {
+    close();
   }
 }
 
@@ -76,6 +140,31 @@ for (const family of ["sd15", "sd21", "sdxl"] as const) {
       parity(family, backend));
   }
 }
+
+for (const family of ["sd15", "sd21", "sdxl"] as const) {
+  Deno.test(`text encoder ${family}: a run on the first n tokens gives the full run's first n rows`, async () => {
+    await prefixParity(family, "ort-node");
+    if (family === "sdxl") await prefixParity(family, "ort-web");
+  });
+}
+
+Deno.test("text encoder: a sequence length outside 1..77 or not matching the ids is refused", async () => {
+  const { model, ids, count, close } = await openFixture("sd15");
+  try {
+    for (const n of [0, 78, 2.5]) {
+      await rejects(
+        encodeTokenIds(model, [ids], count, { sequenceLength: n }),
+        new RegExp(`sequence length must be an integer from 1 to 77, got ${n}`),
+      );
+    }
+    await rejects(
+      encodeTokenIds(model, [ids], count, { sequenceLength: 5 }),
+      /token ids of encoder 1: 308 values, need 4×5/,
+    );
+  } finally {
+    close();
+  }
+});
 
 Deno.test("text encoder: a checkpoint without the needed encoder gets a clear error", async () => {
   const f = await SafetensorsFile.open(`${FIXTURES}sd15_text_encoder.safetensors`);
@@ -131,6 +220,19 @@ Deno.test("text encoder: float16 weights kept as float16 initializers give the f
       assert(err <= 1e-6, `${backend}: float16-stored differs from float32-bound by ${err}`);
       // Rounding the weights to float16 moves the result only slightly from the float32 reference.
       assert(maxAbsDiff(a.hiddenStates, await ref.readFloat32("hidden_states")) < 0.05);
+      // Position embeddings and the mask are sliced after the float16 → float32 cast: prefixes work too.
+      const prefix = await encodeTokenIds(
+        { family: "sd15", encoders: [source], configs },
+        [firstIds(ids, 4, 5)],
+        4,
+        {
+          backend,
+          weights: "stored",
+          sequenceLength: 5,
+        },
+      );
+      const prefixErr = maxAbsDiff(prefix.hiddenStates, firstRows(b.hiddenStates, 4, 5, b.width));
+      assert(prefixErr <= 1e-5, `${backend}: float16-stored prefix differs by ${prefixErr}`);
     }
   } finally {
     f.close();

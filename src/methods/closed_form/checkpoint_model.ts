@@ -7,12 +7,13 @@
 import type { Checkpoint } from "../../formats/checkpoint.ts";
 import { crossAttentionHash } from "../../formats/hash.ts";
 import { promptEncoderModel } from "../../models/checkpoint_encoders.ts";
-import { encodePrompts } from "../../models/encode_prompts.ts";
+import { encodePromptPrefixes, encodePrompts } from "../../models/encode_prompts.ts";
 import { encoderKey } from "../../models/text_encoders.ts";
 import type { ModelDiskCache } from "../../runtime/model_disk_cache.ts";
 import type { BackendName } from "../../runtime/session.ts";
 import { matrix64 } from "../../../kernels/matrix.ts";
 import type { ClosedFormModel, EditedWeight } from "./erase.ts";
+import type { EncodedRows, EncodedText } from "./rows.ts";
 
 /** Options of {@linkcode closedFormModel}. */
 export interface ClosedFormModelOptions {
@@ -66,13 +67,21 @@ export async function closedFormModel(
     contextDim: ckpt.config.unet.cross_attention_dim,
     weights,
     encoderKey: keyParts,
-    async encode(texts: string[]) {
+    async encode(texts: string[], rows: EncodedRows = "all"): Promise<EncodedText[]> {
       if (!texts.length) return [];
-      const emb = await encodePrompts(encoder, texts, {
-        backend: options.runtime,
-        modelCache: options.modelCache,
-        warn: options.warn,
-      });
+      const encodeOptions = { backend: options.runtime, modelCache: options.modelCache, warn: options.warn };
+      if (rows === "through-last-token") {
+        const prefixes = await encodePromptPrefixes(encoder, texts, encodeOptions);
+        return texts.map((text, i) => {
+          const p = prefixes.prompts[i];
+          return {
+            text,
+            length: p.length,
+            rows: matrix64(p.rows, prefixes.width, Float64Array.from(p.hiddenStates)),
+          };
+        });
+      }
+      const emb = await encodePrompts(encoder, texts, encodeOptions);
       const size = emb.sequence * emb.width;
       return texts.map((text, i) => ({
         text,

@@ -16,7 +16,7 @@ import type { Family } from "../../models/config.ts";
 import { vstack64 } from "./dense64.ts";
 import { composeUpdates, type FactoredUpdate, mapRows } from "./factored.ts";
 import { GramCache } from "./gram_cache.ts";
-import { editRows, type EncodedText, preserveRows } from "./rows.ts";
+import { editRows, type EncodedRows, type EncodedText, preserveRows, rowsNeeded } from "./rows.ts";
 import { uceSolve } from "./uce.ts";
 import { adversarialEmbeddings } from "./rece.ts";
 import type { ClosedFormSettings } from "./defaults.ts";
@@ -41,8 +41,12 @@ export interface ClosedFormModel {
   contextDim: number;
   /** Every to_k / to_v. */
   weights: EditedWeight[];
-  /** Encodes texts (77 rows each, float64) with their token counts; expected to cache. */
-  encode(texts: string[]): Promise<EncodedText[]>;
+  /**
+   * Encodes texts (float64 rows) with their token counts; expected to cache. `rows` (default `"all"`: 77
+   * each) may ask for `"through-last-token"` only, which an implementation may serve with fewer rows
+   * (BOS through the last word token) from a cheaper run, or with all 77.
+   */
+  encode(texts: string[], rows?: EncodedRows): Promise<EncodedText[]>;
   /** Identifies the text-encoding convention, for cache keys. */
   encoderKey: string;
 }
@@ -218,10 +222,18 @@ export async function closedFormErase(
     };
   };
 
-  // 1. Encode everything once (the model's encoder caches repeated texts).
+  // 1. Encode everything once (the model's encoder caches repeated texts). The last-token convention reads
+  // each text only through its last word token, so only that prefix is encoded, unless RECE's epochs
+  // need the concepts' and guides' 77 rows.
   let done = phase("encode");
   const guides = concepts.map((_, i) => guideFor(settings, i));
-  const [conceptEmb, guideEmb] = [await model.encode(concepts), await model.encode(guides)];
+  const rows = rowsNeeded(settings.convention);
+  const receEpochs = settings.method === "rece" && settings.receEpochs > 0;
+  const editEncoding: EncodedRows = receEpochs ? "all" : rows;
+  const [conceptEmb, guideEmb] = [
+    await model.encode(concepts, editEncoding),
+    await model.encode(guides, editEncoding),
+  ];
   done();
 
   // 2. Edit rows and the preserve Gram (cached per base model and preserve set).
@@ -233,12 +245,12 @@ export async function closedFormErase(
   const { gram: preserveGram, hit } = await cache.getOrCompute(
     GramCache.key(["preserve", model.hash, model.encoderKey, settings.convention, [...preserveTexts].sort()]),
     async () => {
-      const enc = await model.encode(preserveTexts);
+      const enc = await model.encode(preserveTexts, rows);
       return await gramOf(backend, enc.map((e) => preserveRows(e, settings.convention)), d);
     },
   );
   if (preserveTexts.length) {
-    const enc = await model.encode(preserveTexts.slice(0, settings.convention === "aligned" ? 6 : 512));
+    const enc = await model.encode(preserveTexts.slice(0, settings.convention === "aligned" ? 6 : 512), rows);
     preserveSample = vstack64(enc.map((e) => preserveRows(e, settings.convention)));
   }
   const preserveRowCount = preserveTexts.length * (settings.convention === "aligned" ? 77 : 1);
@@ -265,14 +277,14 @@ export async function closedFormErase(
   const adversarial: AdversarialRecord[] = [];
   const weights = model.weights;
   const stacked = stackWeights(weights, d);
-  if (settings.method === "rece" && settings.receEpochs > 0) {
+  if (receEpochs) {
     done = phase("rece-weight-gram");
     const { gram: weightGram } = await cache.getOrCompute(
       GramCache.key(["weights", model.hash, weights.map((w) => w.module)]),
       () => backend.gram(stacked),
     );
     const receTexts = settings.recePreserve;
-    const receEnc = await model.encode(receTexts);
+    const receEnc = await model.encode(receTexts, "all");
     const receGram = await gramOf(backend, receEnc.map((e) => e.rows), d);
     // Duplicated preserve texts add up in the reference (one " " per concept).
     const receScale = settings.recePreserveScale *

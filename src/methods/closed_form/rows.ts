@@ -16,11 +16,18 @@ import { type Matrix64, matrix64 } from "../../../kernels/matrix.ts";
 /** Token convention of the edit rows. */
 export type TokenConvention = "aligned" | "last-token";
 
-/** One encoded prompt: its 77 rows and its token count. */
+/**
+ * Which rows of each text an encoding holds: `"all"` 77, or `"through-last-token"` only BOS through the last
+ * word token (`lastTokenIndex(length) + 1` rows) — all the `last-token` convention reads, and, the text
+ * transformer being causal, computed from those tokens alone.
+ */
+export type EncodedRows = "all" | "through-last-token";
+
+/** One encoded prompt: its rows and its token count. */
 export interface EncodedText {
   /** The prompt. */
   text: string;
-  /** 77×d embedding rows. */
+  /** Embedding rows, d wide: 77, or for a `"through-last-token"` encoding `lastTokenIndex(length) + 1`. */
   rows: Matrix64;
   /** Tokens including BOS and EOS, before padding. */
   length: number;
@@ -37,6 +44,30 @@ export interface EncodedText {
  */
 export function lastTokenIndex(length: number): number {
   return Math.max(0, length - 2);
+}
+
+/**
+ * The rows a convention reads of each text: `"through-last-token"` for `last-token`, `"all"` for `aligned`.
+ *
+ * @example
+ * ```ts
+ * import { rowsNeeded } from "./rows.ts";
+ * rowsNeeded("last-token"); // "through-last-token"
+ * ```
+ */
+export function rowsNeeded(convention: TokenConvention): EncodedRows {
+  return convention === "last-token" ? "through-last-token" : "all";
+}
+
+/** Checks that `text` holds what `convention` reads: the last word token's row, and for `aligned` EOS after it. */
+function checkHeld(text: EncodedText, convention: TokenConvention): void {
+  const need = lastTokenIndex(text.length) + (convention === "aligned" ? 2 : 1);
+  if (text.rows.rows < need) {
+    throw new RangeError(
+      `encoding of ${JSON.stringify(text.text)} holds ${text.rows.rows} rows; the ${convention} convention ` +
+        `reads ${need}` + (convention === "aligned" ? " (a prefix encoding cannot be aligned)" : ""),
+    );
+  }
 }
 
 function sliceRows(m: Matrix64, start: number, end: number): Matrix64 {
@@ -57,11 +88,19 @@ export function editRows(
   guide: EncodedText,
   convention: TokenConvention,
 ): { keys: Matrix64; guides: Matrix64 } {
+  checkHeld(concept, convention);
+  checkHeld(guide, convention);
   const a = lastTokenIndex(concept.length), b = lastTokenIndex(guide.length);
-  const n = concept.rows.rows;
   if (convention === "last-token") {
     return { keys: sliceRows(concept.rows, a, a + 1), guides: sliceRows(guide.rows, b, b + 1) };
   }
+  if (concept.rows.rows !== guide.rows.rows) {
+    throw new RangeError(
+      `aligned rows need encodings of one length: ${JSON.stringify(concept.text)} has ${concept.rows.rows} ` +
+        `rows, ${JSON.stringify(guide.text)} ${guide.rows.rows}`,
+    );
+  }
+  const n = concept.rows.rows;
   const f = Math.max(a, b);
   return { keys: sliceRows(concept.rows, a, n - (f - a)), guides: sliceRows(guide.rows, b, n - (f - b)) };
 }
@@ -76,6 +115,7 @@ export function editRows(
  * ```
  */
 export function preserveRows(text: EncodedText, convention: TokenConvention): Matrix64 {
+  checkHeld(text, convention);
   if (convention === "aligned") return text.rows;
   const a = lastTokenIndex(text.length);
   return sliceRows(text.rows, a, a + 1);
