@@ -53,7 +53,8 @@ export { readLoraPatch, type WriteLoraOptions, writeLoraPatch } from "./src/patc
 export { applyEdit, writeMergedCheckpoint } from "./src/patch/merge.ts";
 export { crossAttentionHash } from "./src/formats/hash.ts";
 export { checkpointTokenizers } from "./src/formats/tokenizers.ts";
-export { encodePrompts } from "./src/models/encode_prompts.ts";
+export { encodePromptPrefixes, encodePrompts } from "./src/models/encode_prompts.ts";
+export type { PromptPrefix, PromptPrefixes } from "./src/models/encode_prompts.ts";
 export { promptEncoderModel } from "./src/models/checkpoint_encoders.ts";
 export type { TextEmbeddings } from "./src/models/text_encoders.ts";
 export {
