@@ -54,6 +54,8 @@ export interface ForgetOptions {
   imageCount?: number;
   /** FMN: largest relative error of the exported low-rank deltas (default 1e-2). */
   tolerance?: number;
+  /** FMN: prompt templates, `{}` = the concept (default the reference's one per kind). */
+  templates?: string[];
   /** FMN: which projections train, `qk` (default) or `k`. */
   fmnScope?: "qk" | "k";
   /** FMN: relative ridge of key preservation (default 0.05; used when texts are preserved). */
@@ -147,6 +149,7 @@ export function resolveFmnSettings(concepts: string[], options: ForgetOptions): 
     scope: options.fmnScope ?? FMN_DEFAULTS.scope,
     preserve: [...(options.preserve ?? [])],
     preserveRidge: options.preserveRidge ?? FMN_DEFAULTS.preserveRidge,
+    ...(options.templates ? { templates: [...options.templates] } : {}),
     ...(options.images ? { images: options.images } : {}),
   };
   checkFmnSettings(s);

@@ -26,7 +26,7 @@ reference settings per kind: styles use guide "art" and preserve the other 1,733
 --method fmn re-steers cross-attention away from the concept (Forget-Me-Not): [--images DIR] (PNG references;
 default: images the model generates) [--steps n] (per concept, default 35) [--lr x] (default 2e-6)
 [--fmn-loss global|per-layer] [--eos all|first|none] [--image-count n] [--tolerance t] [--seed n]
-[--fmn-scope qk|k] [--preserve P ...] (key preservation: to_k changes only where P's prompts don't look; not in
+[--template T ...] ({} = the concept; several are taken in turn) [--fmn-scope qk|k] [--preserve P ...] (key preservation: to_k changes only where P's prompts don't look; not in
 the reference recipe) [--preserve-ridge r] (default 0.05; larger lets keys move more).
 --save-adversarial writes RECE's derived embeddings (77×d per concept and epoch, float32): prompts in
 embedding space that still evoked the concept before each epoch — an attack to test other erasures with.`;
@@ -75,6 +75,7 @@ export async function eraseCommand(args: string[]): Promise<number> {
     lr: { type: "string" },
     "fmn-loss": { type: "string" },
     "fmn-scope": { type: "string" },
+    template: { type: "string", multiple: true },
     "preserve-ridge": { type: "string" },
     eos: { type: "string" },
     "image-count": { type: "string" },
@@ -125,6 +126,7 @@ export async function eraseCommand(args: string[]): Promise<number> {
       ? undefined
       : oneOf(values, "fmn-scope", ["qk", "k"] as const),
     preserveRidge: num(values, "preserve-ridge"),
+    templates: values.template as string[] | undefined,
     tolerance: num(values, "tolerance"),
     seed: num(values, "seed"),
   };

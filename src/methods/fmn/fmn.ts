@@ -55,6 +55,12 @@ export interface FmnSettings {
   preserve: string[];
   /** Relative ridge ρ of key preservation (default 0.05; larger lets the keys move more). */
   preserveRidge: number;
+  /**
+   * Prompt templates (`{}` = the concept); default the reference's one per kind. With several, the steps go
+   * round the templates, so re-steering also covers the phrasings users write; reference images come from
+   * the first.
+   */
+  templates?: string[];
 }
 
 /** The reference recipe's settings. */
@@ -144,32 +150,40 @@ export async function fmnErase(
   // Prompts, contexts and positions.
   const encoder = await promptEncoderModel(ckpt);
   const [tok] = await checkpointTokenizers(ckpt);
-  const prompts = concepts.map((c) => FMN_TEMPLATES[settings.kind].replace("{}", c));
+  const templates = settings.templates?.length ? settings.templates : [FMN_TEMPLATES[settings.kind]];
+  const prompts = concepts.flatMap((c) => templates.map((t) => t.replaceAll("{}", c)));
   const emb = await timed("encode", () => encodePrompts(encoder, prompts, { backend: runtime }));
   const rowSize = emb.sequence * emb.width;
-  const targets: ResteerTarget[] = [];
+  // One target per concept and template, concept-major: the first template's is the concept's own (reports).
+  const perConcept: ResteerTarget[][] = [];
   for (let i = 0; i < concepts.length; i++) {
-    const enc = tok.encode(prompts[i]);
-    const conceptIds = tok.tokenize(concepts[i]);
-    const pos = conceptPositions(enc.ids, enc.length, conceptIds, 49407, settings.eos);
     const latents = await timed("reference-images", () =>
       referenceLatents(ckpt, {
         folder: settings.images,
-        prompt: prompts[i],
+        prompt: prompts[i * templates.length],
         count: settings.imageCount,
         width,
         height,
         backend: runtime,
         seed: settings.seed + 1000 * i,
       }));
-    targets.push({
-      concept: concepts[i],
-      context: emb.hiddenStates.slice(i * rowSize, (i + 1) * rowSize),
-      positions: pos.positions,
-      conceptPositions: pos.conceptPositions,
-      latents,
-    });
+    const conceptIds = tok.tokenize(concepts[i]);
+    perConcept.push(templates.map((_, k) => {
+      const p = i * templates.length + k;
+      const enc = tok.encode(prompts[p]);
+      const pos = conceptPositions(enc.ids, enc.length, conceptIds, 49407, settings.eos);
+      return {
+        concept: concepts[i],
+        context: emb.hiddenStates.slice(p * rowSize, (p + 1) * rowSize),
+        positions: pos.positions,
+        conceptPositions: pos.conceptPositions,
+        latents,
+      };
+    }));
   }
+  // Round robin: concept by concept within each template, so every concept gets a step before any repeats.
+  const schedule = templates.flatMap((_, k) => perConcept.map((ts) => ts[k]));
+  const targets = perConcept.map((ts) => ts[0]);
 
   // Key preservation: the preserved prompts' context rows define the directions to_k must not change.
   let preservedRows: Float32Array | undefined;
@@ -207,7 +221,7 @@ export async function fmnErase(
   const before = await timed("attention-before", () => massOf(initial));
   const totalSteps = settings.steps * concepts.length;
   const result = await timed("resteer", () =>
-    resteer(probe, targets, {
+    resteer(probe, schedule, {
       backend,
       steps: totalSteps,
       lr: settings.lr,
@@ -293,6 +307,11 @@ export function checkSettings(s: FmnSettings): void {
   if (s.scope !== "qk" && s.scope !== "k") throw new RangeError(`scope must be "qk" or "k", got ${s.scope}`);
   if (!(s.preserveRidge > 0 && Number.isFinite(s.preserveRidge))) {
     throw new RangeError(`preserve ridge must be a positive number, got ${s.preserveRidge}`);
+  }
+  for (const t of s.templates ?? []) {
+    if (typeof t !== "string" || !t.includes("{}")) {
+      throw new RangeError(`template must contain {} (where the concept goes), got ${JSON.stringify(t)}`);
+    }
   }
   for (const p of s.preserve) {
     if (typeof p !== "string" || !p.trim()) {
