@@ -76,12 +76,7 @@ export function lowRankDelta(
   maxRank?: number,
 ): LowRankDelta {
   const svd = svdOfProduct(p, r, outDim, k, inDim);
-  const keep = Math.min(svd.r, maxRank ?? svd.r);
-  let total = 0, dropped = 0;
-  svd.s.forEach((s, i) => {
-    total += s * s;
-    if (i >= keep) dropped += s * s;
-  });
+  const { keep, relativeError } = truncation(Array.from(svd.s, (s) => s * s), maxRank);
   const up = new Float32Array(outDim * keep), down = new Float32Array(keep * inDim);
   for (let c = 0; c < keep; c++) {
     const root = Math.sqrt(svd.s[c]);
@@ -95,8 +90,22 @@ export function lowRankDelta(
     rank: keep,
     up,
     down,
-    relativeError: total > 0 ? Math.sqrt(dropped / total) : 0,
+    relativeError,
   };
+}
+
+/**
+ * Rank kept (all, or `maxRank`) and the relative Frobenius error of dropping the rest, from the squared
+ * singular values in descending order: ‖ΔW − ΔW_keep‖/‖ΔW‖ = √(Σ_dropped σ²/Σ σ²).
+ */
+function truncation(squares: number[], maxRank?: number): { keep: number; relativeError: number } {
+  const keep = Math.min(squares.length, maxRank ?? squares.length);
+  let total = 0, dropped = 0;
+  squares.forEach((q, i) => {
+    total += q;
+    if (i >= keep) dropped += q;
+  });
+  return { keep, relativeError: total > 0 ? Math.sqrt(Math.max(dropped, 0) / total) : 0 };
 }
 
 /**
@@ -135,12 +144,7 @@ export function lowRankDeltaOrthonormal(
   const top = Math.sqrt(Math.max(values[0] ?? 0, 0));
   let r = 0;
   while (r < k && top > 0 && Math.sqrt(Math.max(values[r], 0)) > 1e-9 * top) r++;
-  const keep = Math.min(r, maxRank ?? r);
-  let total = 0, dropped = 0;
-  for (let c = 0; c < r; c++) {
-    total += values[c];
-    if (c >= keep) dropped += values[c];
-  }
+  const { keep, relativeError } = truncation(Array.from(values.subarray(0, r)), maxRank);
   const up = new Float32Array(outDim * keep), down = new Float32Array(keep * inDim);
   for (let c = 0; c < keep; c++) {
     const sigma = Math.sqrt(values[c]), root = Math.sqrt(sigma);
@@ -163,7 +167,7 @@ export function lowRankDeltaOrthonormal(
     rank: keep,
     up,
     down,
-    relativeError: total > 0 ? Math.sqrt(Math.max(dropped, 0) / total) : 0,
+    relativeError,
   };
 }
 
