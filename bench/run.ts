@@ -19,6 +19,7 @@ import { suite as noise } from "./noise.ts";
 import { suite as runtime } from "./runtime.ts";
 import { suite as safetensors } from "./safetensors.ts";
 import { suite as tokenizer } from "./tokenizer.ts";
+import { suite as toy } from "./toy.ts";
 import { suite as unet } from "./unet.ts";
 
 const SUITES: BenchSuite[] = [
@@ -32,6 +33,7 @@ const SUITES: BenchSuite[] = [
   unet,
   erase,
   fmn,
+  toy,
 ];
 
 const wanted = Deno.args.length ? new Set(Deno.args) : null;
