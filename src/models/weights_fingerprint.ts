@@ -21,7 +21,21 @@ import type { TensorSource } from "../formats/tensor_source.ts";
  * (await smallTensorFingerprint(src)).startsWith("sha256:"); // true
  * ```
  */
-export async function smallTensorFingerprint(source: TensorSource, maxBytes = 1 << 20): Promise<string> {
+export function smallTensorFingerprint(source: TensorSource, maxBytes = 1 << 20): Promise<string> {
+  // A source is a fixed view of open files: compute once per source and limit, not on every encode call.
+  let byLimit = memo.get(source);
+  if (!byLimit) memo.set(source, byLimit = new Map());
+  let found = byLimit.get(maxBytes);
+  if (!found) {
+    byLimit.set(maxBytes, found = compute(source, maxBytes));
+    found.catch(() => byLimit!.delete(maxBytes));
+  }
+  return found;
+}
+
+const memo = new WeakMap<TensorSource, Map<number, Promise<string>>>();
+
+async function compute(source: TensorSource, maxBytes: number): Promise<string> {
   const h = createHash("sha256");
   for (const name of [...source.names()].sort()) {
     const info = source.info(name);

@@ -14,7 +14,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { SerializedModel } from "./onnx_model.ts";
+import { type SerializedModel, writeModelFiles } from "./onnx_model.ts";
 
 /** Where and how many models to keep. */
 export interface ModelDiskCache {
@@ -36,7 +36,7 @@ export interface StoredModel {
   keepsFloat16Weights: boolean;
 }
 
-const MODEL_FILE = "model.onnx";
+const MODEL_FILE = "model.onnx"; // the name writeModelFiles gives it
 const KEY_FILE = "key.txt";
 const META_FILE = "meta.json";
 
@@ -59,7 +59,17 @@ export async function findStoredModel(cache: ModelDiskCache, key: string): Promi
   if (stored !== key) return null;
   const now = new Date();
   await utimes(join(folder, KEY_FILE), now, now).catch(() => {});
-  const meta = JSON.parse(await readFile(join(folder, META_FILE), "utf8"));
+  return storedAt(folder, JSON.parse(await readFile(join(folder, META_FILE), "utf8")));
+}
+
+/** What `meta.json` records of a model. */
+interface StoredMeta {
+  external: string | null;
+  weightBytes: number;
+  keepsFloat16Weights: boolean;
+}
+
+function storedAt(folder: string, meta: StoredMeta): StoredModel {
   return {
     file: join(folder, MODEL_FILE),
     ...(meta.external ? { external: join(folder, meta.external) } : {}),
@@ -84,24 +94,14 @@ export async function storeModel(
 ): Promise<StoredModel> {
   const folder = folderOf(cache, key);
   const tmp = `${folder}.tmp-${Deno.pid}-${Date.now()}`;
+  const meta: StoredMeta = {
+    external: model.external?.path ?? null,
+    weightBytes: model.weightBytes,
+    keepsFloat16Weights: !!model.keepsFloat16Weights,
+  };
   await mkdir(tmp, { recursive: true });
   try {
-    await writeFile(join(tmp, MODEL_FILE), model.model);
-    if (model.external) {
-      const f = await Deno.open(join(tmp, model.external.path), { write: true, create: true });
-      try {
-        for (const c of model.external.chunks) {
-          for (let o = 0; o < c.length;) o += await f.write(c.subarray(o));
-        }
-      } finally {
-        f.close();
-      }
-    }
-    const meta = {
-      external: model.external?.path ?? null,
-      weightBytes: model.weightBytes,
-      keepsFloat16Weights: !!model.keepsFloat16Weights,
-    };
+    await writeModelFiles(tmp, model);
     await writeFile(join(tmp, META_FILE), JSON.stringify(meta));
     await writeFile(join(tmp, KEY_FILE), key);
     await rm(folder, { recursive: true, force: true });
@@ -114,12 +114,7 @@ export async function storeModel(
     throw e;
   }
   await evict(cache);
-  return {
-    file: join(folder, MODEL_FILE),
-    ...(model.external ? { external: join(folder, model.external.path) } : {}),
-    weightBytes: model.weightBytes,
-    keepsFloat16Weights: !!model.keepsFloat16Weights,
-  };
+  return storedAt(folder, meta);
 }
 
 /** Removes the least recently used complete folders beyond `maxModels`, and stale temporary folders. */

@@ -267,3 +267,29 @@ export function serializeModel(m: OnnxModel, options: SerializeOptions = {}): Se
     keepsFloat16Weights: m.keepsFloat16Weights,
   };
 }
+
+/**
+ * Writes a serialized model into `dir` as ONNX Runtime reads it from disk: `model.onnx`, and its external
+ * data under the file name the proto refers to. Returns the path of `model.onnx`.
+ *
+ * @example
+ * ```ts ignore
+ * import { writeModelFiles } from "./onnx_model.ts";
+ * const file = await writeModelFiles(await Deno.makeTempDir(), serialized);
+ * ```
+ */
+export async function writeModelFiles(dir: string, model: SerializedModel): Promise<string> {
+  const file = `${dir}/model.onnx`;
+  await Deno.writeFile(file, model.model);
+  if (model.external) {
+    const f = await Deno.open(`${dir}/${model.external.path}`, { write: true, create: true });
+    try {
+      for (const c of model.external.chunks) {
+        for (let o = 0; o < c.length;) o += await f.write(c.subarray(o));
+      }
+    } finally {
+      f.close();
+    }
+  }
+  return file;
+}

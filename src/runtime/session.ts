@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { OnnxDType, SerializedModel } from "./onnx_model.ts";
+import { type OnnxDType, type SerializedModel, writeModelFiles } from "./onnx_model.ts";
 import type { StoredModel } from "./model_disk_cache.ts";
 import { basename } from "node:path";
 
@@ -138,18 +138,7 @@ function joinChunks(chunks: Uint8Array[], byteLength: number): Uint8Array {
 
 async function writeExternalModel(model: SerializedModel): Promise<{ dir: string; file: string }> {
   const dir = await Deno.makeTempDir({ prefix: "forget-onnx-" });
-  const file = `${dir}/model.onnx`;
-  await Deno.writeFile(file, model.model);
-  const ext = model.external!;
-  const f = await Deno.open(`${dir}/${ext.path}`, { write: true, create: true });
-  try {
-    for (const c of ext.chunks) {
-      for (let o = 0; o < c.length;) o += await f.write(c.subarray(o));
-    }
-  } finally {
-    f.close();
-  }
-  return { dir, file };
+  return { dir, file: await writeModelFiles(dir, model) };
 }
 
 /**
