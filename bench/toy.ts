@@ -1,11 +1,10 @@
 /**
  * Quality on the toy world, measured with the project's own pipeline (DDIM 20 steps, the manifest's torch
  * seeds and guidance, ONNX judge): every concept's detection rate (issue goal ≥ 80%), and Forget-Me-Not's
- * evidence — one concept of each category erased with the toy recipe (no end-of-text positions, lr 1e-2,
- * key preservation of the other concepts at ridge 0.5): attention mass on its tokens, its detection rate,
- * and the largest change of any other concept (goals −90%, −60 points, within 10 points). Two position
- * policies: the reference's (every end-of-text position, which on SD 1.x includes the padding) and the
- * concept's tokens alone.
+ * evidence — an object, a style and two characters erased with the toy recipe (lr 1e-2, key preservation
+ * of the other concepts at ridge 0.5; for the object also words after it in the templates and `eos:
+ * "after"`): attention mass on its tokens, its detection rate, and the largest change of any other concept
+ * (goals −90%, −60 points, within 10 points).
  *
  * `FORGET_TOY_MODEL=DIR` measures another model folder with the committed judge and manifest (used when
  * retraining).
@@ -21,11 +20,27 @@ import { readManifest } from "../src/eval/manifest.ts";
 import { toyManifestPath } from "../src/eval/toy_world.ts";
 import { applyEdit } from "../src/patch/merge.ts";
 
-/** The toy recipe of Forget-Me-Not used for the evidence (README, BENCHMARKS.md); `eos` varies. */
+/** The toy recipe of Forget-Me-Not used for the evidence (README, BENCHMARKS.md, tests). */
 export const TOY_FMN_RECIPE = { lr: 1e-2, preserveRidge: 0.5 } as const;
 
-/** Concepts erased for the evidence: one per category. */
-const EVIDENCE = ["ring", "striped", "zorblax"];
+/**
+ * The toy recipe for objects: templates that put words after the object (none of them a benchmark prompt)
+ * and every position from the object on re-steered (`eos: "after"`), so the words that inherited the
+ * object through CLIP's causal attention are ignored too.
+ */
+export const TOY_FMN_OBJECT_RECIPE = {
+  ...TOY_FMN_RECIPE,
+  eos: "after",
+  templates: ["a green {} on a beach at night", "a dotted red {}", "an orange {} in painted style"],
+} as const;
+
+/** Concepts erased for the evidence (one object, one style, two characters) and the recipe of each. */
+const EVIDENCE: { concept: string; recipe: string; options: Record<string, unknown> }[] = [
+  { concept: "ring", recipe: "object recipe (eos after, 3 templates)", options: TOY_FMN_OBJECT_RECIPE },
+  { concept: "striped", recipe: "toy recipe", options: TOY_FMN_RECIPE },
+  { concept: "zorblax", recipe: "toy recipe", options: TOY_FMN_RECIPE },
+  { concept: "flarnip", recipe: "toy recipe", options: TOY_FMN_RECIPE },
+];
 
 /** The toy-world quality suite. */
 export const suite: BenchSuite = {
@@ -57,46 +72,43 @@ export const suite: BenchSuite = {
         note: `${rates.length} concepts × ${n} images, DDIM 20 steps`,
       });
       const all = manifest.concepts.map((c) => c.concept);
-      for (const eos of ["all", "none"] as const) {
-        for (const concept of EVIDENCE) {
-          const te = performance.now();
-          const result = await model.forget(concept, {
-            method: "fmn",
-            ...TOY_FMN_RECIPE,
-            eos,
-            preserve: all.filter((c) => c !== concept),
-          }).run();
-          const secs = (performance.now() - te) / 1000;
-          const c = await compareVariants(
-            model.checkpoint,
-            manifest,
-            judge,
-            [
-              { label: "base", patch: null },
-              {
-                label: "fmn",
-                patch: { key: concept, weights: await applyEdit(model.checkpoint.unet, result.edit) },
-              },
-            ],
-            [concept],
-            { backend: "ort-node" },
-          );
-          const erased = c.rows.find((r) => r.erased)!;
-          const others = c.rows.filter((r) => !r.erased);
-          const change = (r: (typeof c.rows)[number]) => r.rates.fmn - r.rates.base;
-          const worst = others.reduce((w, r) => Math.abs(change(r)) > Math.abs(change(w)) ? r : w);
-          const mass = result.fmnReport!.massReduction[concept];
-          rows.push({
-            name: `FMN toy recipe (eos ${eos}), erase ${concept}: detection change`,
-            value: Math.round(100 * change(erased)),
-            unit: "points",
-            note: `${Math.round(100 * erased.rates.base)}% → ${
-              Math.round(100 * erased.rates.fmn)
-            }%; attention mass −${(100 * mass).toFixed(1)}%; largest other change ${worst.concept} ${
-              Math.round(100 * worst.rates.base)
-            } → ${Math.round(100 * worst.rates.fmn)}; ${secs.toFixed(1)} s to erase`,
-          });
-        }
+      for (const { concept, recipe, options } of EVIDENCE) {
+        const te = performance.now();
+        const result = await model.forget(concept, {
+          method: "fmn",
+          ...options,
+          preserve: all.filter((c) => c !== concept),
+        }).run();
+        const secs = (performance.now() - te) / 1000;
+        const c = await compareVariants(
+          model.checkpoint,
+          manifest,
+          judge,
+          [
+            { label: "base", patch: null },
+            {
+              label: "fmn",
+              patch: { key: concept, weights: await applyEdit(model.checkpoint.unet, result.edit) },
+            },
+          ],
+          [concept],
+          { backend: "ort-node" },
+        );
+        const erased = c.rows.find((r) => r.erased)!;
+        const others = c.rows.filter((r) => !r.erased);
+        const change = (r: (typeof c.rows)[number]) => r.rates.fmn - r.rates.base;
+        const worst = others.reduce((w, r) => Math.abs(change(r)) > Math.abs(change(w)) ? r : w);
+        const mass = result.fmnReport!.massReduction[concept];
+        rows.push({
+          name: `FMN ${recipe}, erase ${concept}: detection change`,
+          value: Math.round(100 * change(erased)),
+          unit: "points",
+          note: `${Math.round(100 * erased.rates.base)}% → ${
+            Math.round(100 * erased.rates.fmn)
+          }%; attention mass −${(100 * mass).toFixed(1)}%; largest other change ${worst.concept} ${
+            Math.round(100 * worst.rates.base)
+          } → ${Math.round(100 * worst.rates.fmn)}; ${secs.toFixed(1)} s to erase`,
+        });
       }
     } finally {
       await judge.close();

@@ -27,6 +27,7 @@ export type {
   AttentionLossKind,
   AttentionProbabilities,
   CrossAttentionInput,
+  RowPenalty,
 } from "./cpu/attention.ts";
 export type { MatrixBatch } from "./cpu/batched_matvec.ts";
 export type { SolveResult } from "./cpu/cholesky.ts";

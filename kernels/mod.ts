@@ -29,6 +29,7 @@ export type {
   MatMulOptions,
   MatrixBatch,
   ReductionKind,
+  RowPenalty,
   SolveOptions,
   SolveResult,
 } from "./backend.ts";

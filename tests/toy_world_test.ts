@@ -11,6 +11,7 @@ import { compareVariants } from "../src/eval/compare.ts";
 import { toyManifestPath } from "../src/eval/toy_world.ts";
 import { applyEdit } from "../src/patch/merge.ts";
 import type { RgbImage } from "../src/image/image.ts";
+import { TOY_FMN_OBJECT_RECIPE, TOY_FMN_RECIPE } from "../bench/toy.ts";
 
 const manifestPath = await toyManifestPath();
 const ignore = manifestPath === null;
@@ -92,27 +93,38 @@ Deno.test({
   },
 });
 
+/**
+ * The issue's evidence for one FMN erasure: attention on the concept's tokens −90%, its detection −60 points,
+ * every other concept within 20 points (one image is 8–10 points at 12 images, so this leaves room for one
+ * image that flips on another CPU's rounding) and within 5 on average.
+ */
+async function assertFmnErases(target: string, options: Record<string, unknown>) {
+  const { rows, result } = await erasureOnToy(target, { method: "fmn", ...options });
+  const mass = result.fmnReport!.massReduction[target];
+  assert.ok(mass >= 0.9, `mass ${mass}`);
+  for (const r of rows.filter((r) => r.erased)) {
+    assert.ok(r.change <= -0.6, `${r.concept}: ${r.base} → ${r.after}`);
+  }
+  const others = rows.filter((r) => !r.erased);
+  for (const r of others) {
+    assert.ok(Math.abs(r.change) <= 0.2, `${r.concept} moved: ${r.base} → ${r.after}`);
+  }
+  const mean = others.reduce((s, r) => s + Math.abs(r.change), 0) / others.length;
+  assert.ok(mean <= 0.05, `the others moved ${(100 * mean).toFixed(1)} points on average`);
+}
+
 Deno.test({
   name:
     "toy world: Forget-Me-Not (key preservation) erases a style: attention −90%, detection −60, others ±10",
   ignore,
-  async fn() {
-    const { rows, result } = await erasureOnToy("striped", { method: "fmn", lr: 1e-2, preserveRidge: 0.5 });
-    assert.ok(
-      result.fmnReport!.massReduction.striped >= 0.9,
-      `mass ${result.fmnReport!.massReduction.striped}`,
-    );
-    for (const r of rows.filter((r) => r.erased)) {
-      assert.ok(r.change <= -0.6, `${r.concept}: ${r.base} → ${r.after}`);
-    }
-    // Measured here: painted −8, star +10, the rest 0 (12 images each; the benchmark's 24 images: max 5).
-    // One image is 8–10 points at this size, so the per-concept bound leaves room for one image that flips
-    // on another CPU's rounding; the mean holds the line.
-    const others = rows.filter((r) => !r.erased);
-    for (const r of others) {
-      assert.ok(Math.abs(r.change) <= 0.2, `${r.concept} moved: ${r.base} → ${r.after}`);
-    }
-    const mean = others.reduce((s, r) => s + Math.abs(r.change), 0) / others.length;
-    assert.ok(mean <= 0.05, `the others moved ${(100 * mean).toFixed(1)} points on average`);
-  },
+  // Measured here: striped 100 → 25, painted −8, star +10, the rest 0 (the benchmark's 24 images: max 5).
+  fn: () => assertFmnErases("striped", TOY_FMN_RECIPE),
+});
+
+Deno.test({
+  name:
+    "toy world: Forget-Me-Not (object recipe: words after it, eos after) erases an object: −90%, −60, ±10",
+  ignore,
+  // Measured here: ring 100 → 25, cross −8, the rest 0 (the benchmark's 24 images: max 4).
+  fn: () => assertFmnErases("ring", TOY_FMN_OBJECT_RECIPE),
 });

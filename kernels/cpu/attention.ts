@@ -7,7 +7,9 @@
  * `W_k` `[inner, d_ctx]`; `Q = X·W_qᵀ`, `K = E·W_kᵀ`, split into `heads` heads of `inner / heads` columns
  * (the diffusers layout: head `h` owns columns `h·d_head … (h+1)·d_head − 1`).
  *
- * Loss `S = Σ_{h, q, k ∈ keys} P[h, q, k]²` ("sumOfSquares") or `‖P[:, :, keys]‖ = √S` ("norm").
+ * Loss `S = Σ_{h, q, k ∈ keys} P[h, q, k]²` ("sumOfSquares") or `‖P[:, :, keys]‖ = √S` ("norm"); with
+ * `rows: "mass"`, each (head, query) row contributes the square of its total probability on the keys,
+ * `S = Σ_{h, q} (Σ_{k ∈ keys} P[h, q, k])²`, so mass spread thinly over many keys still counts.
  * Backward: `G = ∂L/∂P` (zero off the chosen keys), `∂L/∂Z = P ⊙ (G − Σ_k G·P)` (softmax), then
  * `∂Q_h = ∂Z_h·K_h/√d`, `∂K_h = ∂Z_hᵀ·Q_h/√d`, `∂W_q = ∂Qᵀ·X`, `∂W_k = ∂Kᵀ·E`.
  *
@@ -31,7 +33,15 @@ export interface CrossAttentionInput {
   heads: number;
   /** Key (token) indices whose probabilities are kept, each in `[0, n_k)`, no repeats. */
   keys: readonly number[];
+  /**
+   * What each (head, query) row adds to `S` (gradients only): `squares` (default), `Σ_{k∈keys} P²`, the
+   * reference's; or `mass`, `(Σ_{k∈keys} P)²`.
+   */
+  rows?: RowPenalty;
 }
+
+/** What one (head, query) row of probabilities adds to the loss `S`. */
+export type RowPenalty = "squares" | "mass";
 
 /** Restricted probabilities `P[h, q, keys[c]]`, stored `[heads, n_q, keys.length]` row-major. */
 export interface AttentionProbabilities {
@@ -183,6 +193,7 @@ export function cpuAttentionGradient(
   const isKey = new Uint8Array(s.tokens);
   for (const t of input.keys) isKey[t] = 1;
   const scale = 1 / Math.sqrt(s.headDim);
+  const mass = input.rows === "mass";
   const dq = new Float32Array(s.queries * s.inner);
   const dk = new Float64Array(s.tokens * s.inner);
   const p = new Float64Array(s.tokens);
@@ -192,14 +203,21 @@ export function cpuAttentionGradient(
   for (let h = 0; h < s.heads; h++) {
     for (let qi = 0; qi < s.queries; qi++) {
       softmaxRow(q, k, qi, h, s, p);
-      let gp = 0;
-      for (const t of input.keys) {
-        sumOfSquares += p[t] * p[t];
-        gp += 2 * p[t] * p[t];
+      // G_t = ∂s_row/∂P_t on the keys: 2·P_t (squares) or 2·m with m = Σ_keys P (mass); gp = Σ_t G_t·P_t.
+      let gp = 0, m = 0;
+      for (const t of input.keys) m += p[t];
+      if (mass) {
+        sumOfSquares += m * m;
+        gp = 2 * m * m;
+      } else {
+        for (const t of input.keys) {
+          sumOfSquares += p[t] * p[t];
+          gp += 2 * p[t] * p[t];
+        }
       }
       const qo = qi * s.inner + h * s.headDim;
       for (let t = 0; t < s.tokens; t++) {
-        dz[t] = p[t] * ((isKey[t] ? 2 * p[t] : 0) - gp) * scale;
+        dz[t] = p[t] * ((isKey[t] ? 2 * (mass ? m : p[t]) : 0) - gp) * scale;
       }
       for (let t = 0; t < s.tokens; t++) {
         const g = dz[t];

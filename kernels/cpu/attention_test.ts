@@ -25,8 +25,13 @@ Deno.test("attention probabilities: rows over all keys sum to 1; restricted colu
 });
 
 Deno.test("attention gradients equal central finite differences of the float64 loss", () => {
-  for (const kind of ["sumOfSquares", "norm"] as const) {
-    const base = input();
+  for (
+    const [kind, rows] of [["sumOfSquares", "squares"], ["norm", "squares"], ["sumOfSquares", "mass"], [
+      "norm",
+      "mass",
+    ]] as const
+  ) {
+    const base = { ...input(), rows };
     const g = cpuAttentionGradient(base, kind);
     for (const [which, index] of [["wq", 7], ["wq", 100], ["wk", 3], ["wk", 77]] as const) {
       const h = 1e-2;
@@ -39,10 +44,21 @@ Deno.test("attention gradients equal central finite differences of the float64 l
       const analytic = (which === "wq" ? g.gradWq : g.gradWk).data[index];
       assert.ok(
         Math.abs(numeric - analytic) <= 2e-3 * Math.max(1e-3, Math.abs(analytic)) + 1e-6,
-        `${kind} ${which}[${index}]: numeric ${numeric}, analytic ${analytic}`,
+        `${kind}/${rows} ${which}[${index}]: numeric ${numeric}, analytic ${analytic}`,
       );
     }
   }
+});
+
+Deno.test("attention mass rows: S is the sum over rows of the squared restricted mass", () => {
+  const p = cpuAttentionProbabilities(input());
+  let expected = 0;
+  for (let r = 0; r < p.heads * p.queries; r++) {
+    const m = p.data[r * 3] + p.data[r * 3 + 1] + p.data[r * 3 + 2];
+    expected += m * m;
+  }
+  const g = cpuAttentionGradient({ ...input(), rows: "mass" }, "sumOfSquares");
+  assert.ok(Math.abs(g.sumOfSquares - expected) <= 1e-5 * expected, `${g.sumOfSquares} vs ${expected}`);
 });
 
 Deno.test("attention rejects mismatched shapes, bad heads and bad key indices", () => {

@@ -89,7 +89,7 @@ function rowPass(
   p: Projected,
   s: AttentionShape,
   nkeys: number,
-  mode: 0 | 1,
+  mode: 0 | 1 | 2,
   outputs: [GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer],
 ): void {
   const pipeline = ctx.pipeline(`attention-row-${s.tokens}`, attentionRowShader(s.tokens));
@@ -181,7 +181,7 @@ export async function gpuAttentionGradient(
   const cc = input.context.cols;
   const gradWq = ctx.storage(s.inner * cx * 4, "dWq");
   const gradWk = ctx.storage(s.inner * cc * 4, "dWk");
-  rowPass(ctx, p, s, input.keys.length, 1, [dummy, dz, dq, partial]);
+  rowPass(ctx, p, s, input.keys.length, input.rows === "mass" ? 2 : 1, [dummy, dz, dq, partial]);
   for (let h = 0; h < s.heads; h++) {
     // ∂K_h = ∂Z_hᵀ·Q_h (the 1/√d is already in ∂Z).
     encodeGemm(ctx, p.encoder, {

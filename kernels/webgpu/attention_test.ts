@@ -15,7 +15,7 @@ const cases = [
 ] as const;
 
 Deno.test({
-  name: "GPU attention probabilities and gradients match the CPU twin (sum of squares and norm)",
+  name: "GPU attention probabilities and gradients match the CPU twin (squares and mass rows, S and √S)",
   ignore: !ctx,
   async fn() {
     let seed = 1;
@@ -32,16 +32,18 @@ Deno.test({
       const pCpu = cpuAttentionProbabilities(input);
       const shape = [heads * nq, keys.length] as const;
       assert.ok(relativeMaxError(matrix(...shape, pGpu.data), matrix(...shape, pCpu.data)) < 1e-4);
-      for (const loss of ["sumOfSquares", "norm"] as const) {
-        const g = await gpuAttentionGradient(ctx!, input, loss);
-        const w = cpuAttentionGradient(input, loss);
+      for (
+        const [loss, rows] of [["sumOfSquares", "squares"], ["norm", "squares"], ["norm", "mass"]] as const
+      ) {
+        const g = await gpuAttentionGradient(ctx!, { ...input, rows }, loss);
+        const w = cpuAttentionGradient({ ...input, rows }, loss);
         assert.ok(Math.abs(g.loss - w.loss) <= 1e-4 * Math.abs(w.loss), `${loss}: ${g.loss} vs ${w.loss}`);
         const eq = relativeMaxError(g.gradWq, w.gradWq);
         const ek = relativeMaxError(g.gradWk, w.gradWk);
-        assert.ok(eq < 1e-3 && ek < 1e-3, `nq=${nq} ${loss}: dWq ${eq}, dWk ${ek}`);
+        assert.ok(eq < 1e-3 && ek < 1e-3, `nq=${nq} ${loss}/${rows}: dWq ${eq}, dWk ${ek}`);
         const eQ = relativeMaxError(g.gradQ, w.gradQ);
         const eK = relativeMaxError(g.gradK, w.gradK);
-        assert.ok(eQ < 1e-3 && eK < 1e-3, `nq=${nq} ${loss}: dQ ${eQ}, dK ${eK}`);
+        assert.ok(eQ < 1e-3 && eK < 1e-3, `nq=${nq} ${loss}/${rows}: dQ ${eQ}, dK ${eK}`);
       }
     }
   },

@@ -1,8 +1,9 @@
 /**
  * WGSL of the cross-attention probability kernel. One invocation owns one (head, query) row: it forms
  * the scores against all `tokens` keys, the softmax, and then either writes the probabilities of the
- * chosen keys (mode 0) or the backward pass of `S = Σ_{chosen} P²` (mode 1): `∂S/∂Z` for the row
- * (for the `∂K` GEMM), the row's `∂Q` slice, and the row's share of `S`.
+ * chosen keys (mode 0) or the backward pass of the row's share of `S` — `Σ_{chosen} P²` (mode 1) or
+ * `(Σ_{chosen} P)²` (mode 2): `∂S/∂Z` for the row (for the `∂K` GEMM), the row's `∂Q` slice, and the
+ * row's share of `S`.
  *
  * @module
  */
@@ -59,14 +60,23 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
     for (var c = 0u; c < P.nkeys; c++) { probs[row * P.nkeys + c] = p[keys[c]]; }
     return;
   }
+  // g = ∂(row's share)/∂P on the chosen keys (zero elsewhere), gp = Σ g·P.
   var g: array<f32, ${tokens}>;
   var squares = 0.0;
   var gp = 0.0;
-  for (var c = 0u; c < P.nkeys; c++) {
-    let v = p[keys[c]];
-    g[keys[c]] = 2.0 * v;
-    squares += v * v;
-    gp += 2.0 * v * v;
+  if (P.mode == 2u) {
+    var m = 0.0;
+    for (var c = 0u; c < P.nkeys; c++) { m += p[keys[c]]; }
+    for (var c = 0u; c < P.nkeys; c++) { g[keys[c]] = 2.0 * m; }
+    squares = m * m;
+    gp = 2.0 * m * m;
+  } else {
+    for (var c = 0u; c < P.nkeys; c++) {
+      let v = p[keys[c]];
+      g[keys[c]] = 2.0 * v;
+      squares += v * v;
+      gp += 2.0 * v * v;
+    }
   }
   partial[row] = squares;
   for (var k = 0u; k < ${tokens}u; k++) {

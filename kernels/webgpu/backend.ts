@@ -13,7 +13,6 @@ import type {
   CrossAttentionInput,
 } from "../cpu/attention.ts";
 import type { MatrixBatch } from "../cpu/batched_matvec.ts";
-import { roundToHalf } from "../cpu/backend.ts";
 import type { SolveResult } from "../cpu/cholesky.ts";
 import type { ReductionKind } from "../cpu/elementwise.ts";
 import type { Matrix, Matrix64 } from "../matrix.ts";
@@ -73,9 +72,6 @@ export class WebGpuBackend implements Backend {
 
   /** `op(A)·op(B)`; `precision: "f16"` uses half-precision operands. */
   matmul(a: Matrix, b: Matrix, options: MatMulCallOptions = {}): Promise<Matrix> {
-    if (options.precision === "f16" && !this.context.hasF16) {
-      return gpuMatmul(this.context, roundToHalf(a), roundToHalf(b), options);
-    }
     return gpuMatmul(this.context, a, b, options, options.precision === "f16");
   }
 

@@ -9,6 +9,7 @@
 
 import { type Matrix, matrix, type Matrix64, matrix64 } from "../matrix.ts";
 import { type MatMulOptions, productShape } from "../cpu/matmul.ts";
+import { roundToHalf } from "../cpu/backend.ts";
 import type { GpuContext } from "./context.ts";
 import { GEMM_TILE, gemmShader } from "./gemm_wgsl.ts";
 
@@ -94,8 +95,10 @@ async function matmulPiece(
   const out = matrix(m, n);
   if (m === 0 || n === 0) return out;
   const useF16 = f16 && ctx.hasF16;
-  const bufA = ctx.upload(useF16 ? toHalf(a.data) : a.data, "A");
-  const bufB = ctx.upload(useF16 ? toHalf(b.data) : b.data, "B");
+  // Without shader-f16 the operands are rounded to half here, so the numbers match the f16 kernel's.
+  const operand = (m: Matrix) => useF16 ? toHalf(m.data) : f16 ? roundToHalf(m).data : m.data;
+  const bufA = ctx.upload(operand(a), "A");
+  const bufB = ctx.upload(operand(b), "B");
   const bufC = ctx.storage(m * n * 4, "C");
   const encoder = ctx.device.createCommandEncoder();
   encodeGemm(ctx, encoder, {
@@ -124,7 +127,7 @@ async function matmulPiece(
  * `op(A)·op(B)` on the GPU. When an operand or the result exceeds the storage-binding limit, the output
  * is computed in row and column blocks (each block's operands copied into bindings that fit).
  * With `f16` and a `shader-f16` adapter, operands travel and are read as half precision; without the
- * feature, the caller's rounding to half (done by the backend) and the f32 kernel give the same numbers.
+ * feature they are rounded to half first and the f32 kernel gives the same numbers.
  *
  * @example
  * ```ts

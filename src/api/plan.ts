@@ -32,6 +32,7 @@ import {
   type FmnSettings,
 } from "../methods/fmn/fmn.ts";
 import type { EosPolicy } from "../methods/fmn/concept_positions.ts";
+import type { RowPenalty } from "../../kernels/backend.ts";
 
 /** Options of one `forget` step. Every default follows the reference settings for the concept's kind. */
 export interface ForgetOptions {
@@ -48,7 +49,9 @@ export interface ForgetOptions {
   lr?: number;
   /** FMN: `global` (one L2 norm over all layers, the reference) or `per-layer`. */
   fmnLoss?: "global" | "per-layer";
-  /** FMN: end-of-text positions re-steered too: `all` (reference), `first`, `none`. */
+  /** FMN: `squares` (the reference: Σ P² on the marked positions) or `mass` ((Σ P)², however spread). */
+  penalty?: RowPenalty;
+  /** FMN: end-of-text positions re-steered too: `all` (reference), `first`, `none`, or `after` (every position from the concept on). */
   eos?: EosPolicy;
   /** FMN: generated reference images per concept (default 4). */
   imageCount?: number;
@@ -142,6 +145,7 @@ export function resolveFmnSettings(concepts: string[], options: ForgetOptions): 
     steps: options.steps ?? FMN_DEFAULTS.steps,
     lr: options.lr ?? FMN_DEFAULTS.lr,
     loss: options.fmnLoss ?? FMN_DEFAULTS.loss,
+    penalty: options.penalty ?? FMN_DEFAULTS.penalty,
     eos: options.eos ?? FMN_DEFAULTS.eos,
     imageCount: options.imageCount ?? FMN_DEFAULTS.imageCount,
     tolerance: options.tolerance ?? FMN_DEFAULTS.tolerance,

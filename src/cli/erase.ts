@@ -25,7 +25,7 @@ reference settings per kind: styles use guide "art" and preserve the other 1,733
 0.1 (given --preserve texts replace that list); nudity runs 3 RECE epochs with λ 0.1.
 --method fmn re-steers cross-attention away from the concept (Forget-Me-Not): [--images DIR] (PNG references;
 default: images the model generates) [--steps n] (per concept, default 35) [--lr x] (default 2e-6)
-[--fmn-loss global|per-layer] [--eos all|first|none] [--image-count n] [--tolerance t] [--seed n]
+[--fmn-loss global|per-layer] [--penalty squares|mass] [--eos all|first|none|after] [--image-count n] [--tolerance t] [--seed n]
 [--template T ...] ({} = the concept; several are taken in turn) [--fmn-scope qk|k] [--preserve P ...] (key preservation: to_k changes only where P's prompts don't look; not in
 the reference recipe) [--preserve-ridge r] (default 0.05; larger lets keys move more).
 --save-adversarial writes RECE's derived embeddings (77×d per concept and epoch, float32): prompts in
@@ -74,6 +74,7 @@ export async function eraseCommand(args: string[]): Promise<number> {
     steps: { type: "string" },
     lr: { type: "string" },
     "fmn-loss": { type: "string" },
+    penalty: { type: "string" },
     "fmn-scope": { type: "string" },
     template: { type: "string", multiple: true },
     "preserve-ridge": { type: "string" },
@@ -120,7 +121,12 @@ export async function eraseCommand(args: string[]): Promise<number> {
     fmnLoss: values["fmn-loss"] === undefined
       ? undefined
       : oneOf(values, "fmn-loss", ["global", "per-layer"] as const),
-    eos: values.eos === undefined ? undefined : oneOf(values, "eos", ["all", "first", "none"] as const),
+    penalty: values.penalty === undefined
+      ? undefined
+      : oneOf(values, "penalty", ["squares", "mass"] as const),
+    eos: values.eos === undefined
+      ? undefined
+      : oneOf(values, "eos", ["all", "first", "none", "after"] as const),
     imageCount: num(values, "image-count"),
     fmnScope: values["fmn-scope"] === undefined
       ? undefined

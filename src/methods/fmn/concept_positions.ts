@@ -7,11 +7,17 @@
  * with `!`, so there only the one EOS. `eos: "all"` (default) reproduces that; `"first"` marks only the real
  * end-of-text; `"none"` marks only the concept's own tokens.
  *
+ * `"after"` (ours) marks every position from the concept's first token to the end: the words that follow
+ * it, the EOS and the padding. CLIP's text encoder is causal, so each of those rows has seen the concept
+ * and can carry it into the image even when the concept's own keys get no attention ("a ring on a beach":
+ * the rows of "on a beach" know about the ring). With templates that put words after the concept,
+ * re-steering then also learns to ignore what those words inherited.
+ *
  * @module
  */
 
 /** How end-of-text positions join the mask. */
-export type EosPolicy = "all" | "first" | "none";
+export type EosPolicy = "all" | "first" | "none" | "after";
 
 /** The marked positions of one prompt. */
 export interface ConceptPositions {
@@ -56,6 +62,7 @@ export function conceptPositions(
   const marked = new Set(found);
   if (eos === "first") marked.add(length - 1);
   else if (eos === "all") { for (let i = 0; i < ids.length; i++) if (ids[i] === eosId) marked.add(i); }
+  else if (eos === "after") { for (let i = found[0]; i < ids.length; i++) marked.add(i); }
   return {
     positions: [...marked].sort((a, b) => a - b),
     conceptPositions: [...new Set(found)].sort((a, b) => a - b),

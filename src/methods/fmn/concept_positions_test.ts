@@ -15,6 +15,10 @@ Deno.test("FMN positions: every occurrence, EOS policy per family's padding", as
     // SD 1.x pads with <|endoftext|>: EOS and every padding position are marked; SD 2.x pads with "!".
     assert.equal(all.positions.length, tok === sd1 ? 4 + 1 + 67 : 5, `${allCount}`);
     assert.deepEqual(conceptPositions(p.ids, p.length, concept, 49407, "none").positions, [4, 5, 7, 8]);
+    // "after": from the first concept token to the end (words that follow, EOS, padding), whatever the pad id.
+    const after = conceptPositions(p.ids, p.length, concept, 49407, "after");
+    assert.deepEqual(after.positions, Array.from({ length: 77 - 4 }, (_, i) => 4 + i));
+    assert.deepEqual(after.conceptPositions, [4, 5, 7, 8]);
   }
   assert.throws(
     () => conceptPositions(sd1.encode("a photo of a cat").ids, 7, concept, 49407),

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Backend } from "../../../kernels/backend.ts";
+import type { Backend, RowPenalty } from "../../../kernels/backend.ts";
 import type { Checkpoint } from "../../formats/checkpoint.ts";
 import { crossAttentionHash } from "../../formats/hash.ts";
 import { checkpointTokenizers } from "../../formats/tokenizers.ts";
@@ -34,6 +34,11 @@ export interface FmnSettings {
   weightDecay: number;
   /** `global` (the reference's one L2 norm) or `per-layer`. */
   loss: "global" | "per-layer";
+  /**
+   * What each (head, query) row of probabilities adds to the loss: `squares` (the reference: Σ P² over the
+   * marked positions) or `mass` ((Σ P)²: the total attention on them, however thinly it is spread).
+   */
+  penalty: RowPenalty;
   /** End-of-text positions in the mask (default `all`, as the reference's `use_pooler`). */
   eos: EosPolicy;
   /** PNG folder of reference images (one for all concepts); absent: the model generates them. */
@@ -70,6 +75,7 @@ export const FMN_DEFAULTS: FmnSettings = {
   lr: 2e-6,
   weightDecay: 0.01,
   loss: "global",
+  penalty: "squares",
   eos: "all",
   imageCount: 4,
   tolerance: 1e-2,
@@ -87,6 +93,11 @@ export interface FmnReport {
   attentionMass: { concept: string; before: number[]; after: number[] }[];
   /** Per concept: 1 − (mass after / mass before), over all layers. */
   massReduction: Record<string, number>;
+  /**
+   * Per concept: the mean over layers of the attention on every marked position (its tokens plus the
+   * end-of-text / following positions the policy adds), before and after.
+   */
+  markedMass: Record<string, { before: number; after: number }>;
   /** Seconds per phase. */
   timings: Record<string, number>;
   /** Per exported delta: rank and relative error. */
@@ -212,10 +223,18 @@ export async function fmnErase(
     const a = Math.sqrt(ac[500]), b = Math.sqrt(1 - ac[500]);
     return t.latents[0].map((v, j) => a * v + b * noise[j]);
   });
-  const massOf = (weights: ReadonlyMap<string, Float32Array>) =>
+  const massOf = (weights: ReadonlyMap<string, Float32Array>, marked = false) =>
     Promise.all(
       targets.map((t, i) =>
-        attentionMass(backend, probe, evalLatents[i], 500, t.context, t.conceptPositions, weights)
+        attentionMass(
+          backend,
+          probe,
+          evalLatents[i],
+          500,
+          t.context,
+          marked ? t.positions : t.conceptPositions,
+          weights,
+        )
       ),
     );
   const before = await timed("attention-before", () => massOf(initial));
@@ -227,6 +246,7 @@ export async function fmnErase(
       lr: settings.lr,
       weightDecay: settings.weightDecay,
       loss: settings.loss,
+      penalty: settings.penalty,
       alphasCumprod: ac,
       seed: settings.seed,
       weights: initial,
@@ -235,6 +255,10 @@ export async function fmnErase(
       onStep: (s, loss) => options.onStep?.(s, totalSteps, loss),
     }));
   const after = await timed("attention-after", () => massOf(result.weights));
+  const [markedBefore, markedAfter] = await timed(
+    "attention-after",
+    () => Promise.all([massOf(initial, true), massOf(result.weights, true)]),
+  );
 
   // Export: ΔW per to_q / to_k as the smallest LoRA within the tolerance.
   const deltas: LowRankDelta[] = await timed("export", async () => {
@@ -273,6 +297,12 @@ export async function fmnErase(
     losses: result.losses,
     attentionMass: targets.map((t, i) => ({ concept: t.concept, before: before[i], after: after[i] })),
     massReduction: Object.fromEntries(targets.map((t, i) => [t.concept, 1 - sum(after[i]) / sum(before[i])])),
+    markedMass: Object.fromEntries(
+      targets.map((t, i) => [t.concept, {
+        before: sum(markedBefore[i]) / markedBefore[i].length,
+        after: sum(markedAfter[i]) / markedAfter[i].length,
+      }]),
+    ),
     timings: { ...timings, forward: result.seconds.forward, gradients: result.seconds.gradients },
     deltas: deltas.map((d) => ({ module: d.module, rank: d.rank, relativeError: d.relativeError })),
     settings,
@@ -303,6 +333,9 @@ export function checkSettings(s: FmnSettings): void {
   if (!(s.weightDecay >= 0)) throw new RangeError(`weight decay must be zero or more, got ${s.weightDecay}`);
   if (!(s.tolerance > 0 && s.tolerance < 1)) {
     throw new RangeError(`tolerance must be in (0, 1), got ${s.tolerance}`);
+  }
+  if (s.penalty !== "squares" && s.penalty !== "mass") {
+    throw new RangeError(`penalty must be "squares" or "mass", got ${s.penalty}`);
   }
   if (s.scope !== "qk" && s.scope !== "k") throw new RangeError(`scope must be "qk" or "k", got ${s.scope}`);
   if (!(s.preserveRidge > 0 && Number.isFinite(s.preserveRidge))) {

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { Backend } from "../../../kernels/backend.ts";
+import type { Backend, RowPenalty } from "../../../kernels/backend.ts";
 import { matrix } from "../../../kernels/matrix.ts";
 import type { AdamWOptimizer } from "../../../kernels/cpu/adamw.ts";
 import { Random } from "../../sample/random.ts";
@@ -77,6 +77,8 @@ export interface ResteerOptions {
   weightDecay?: number;
   /** `global` (reference: √Σ_l S_l) or `per-layer` (Σ_l √S_l). */
   loss?: "global" | "per-layer";
+  /** What each (head, query) row adds to S_l: `squares` (reference, Σ P²) or `mass` ((Σ P)²). */
+  penalty?: RowPenalty;
   /** ᾱ_t of the training schedule (1000 values). */
   alphasCumprod: Float32Array;
   /** Seed of timesteps, noise and image choice. */
@@ -177,6 +179,7 @@ export async function resteer(
         wk: matrix(layer.channels, layer.contextDim, current.get(`${layer.module}.to_k.weight`)!),
         heads: layer.heads,
         keys: target.positions,
+        rows: options.penalty ?? "squares",
       }, "sumOfSquares");
       grads.push(g);
       total += g.sumOfSquares;
