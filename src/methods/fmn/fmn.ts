@@ -223,7 +223,8 @@ export async function fmnErase(
     const a = Math.sqrt(ac[500]), b = Math.sqrt(1 - ac[500]);
     return t.latents[0].map((v, j) => a * v + b * noise[j]);
   });
-  const massOf = (weights: ReadonlyMap<string, Float32Array>, marked = false) =>
+  // Per concept: [mass on its own tokens, mass on every marked position], each per layer.
+  const massOf = (weights: ReadonlyMap<string, Float32Array>) =>
     Promise.all(
       targets.map((t, i) =>
         attentionMass(
@@ -232,7 +233,7 @@ export async function fmnErase(
           evalLatents[i],
           500,
           t.context,
-          marked ? t.positions : t.conceptPositions,
+          [t.conceptPositions, t.positions],
           weights,
         )
       ),
@@ -255,10 +256,6 @@ export async function fmnErase(
       onStep: (s, loss) => options.onStep?.(s, totalSteps, loss),
     }));
   const after = await timed("attention-after", () => massOf(result.weights));
-  const [markedBefore, markedAfter] = await timed(
-    "attention-after",
-    () => Promise.all([massOf(initial, true), massOf(result.weights, true)]),
-  );
 
   // Export: ΔW per to_q / to_k as the smallest LoRA within the tolerance.
   const deltas: LowRankDelta[] = await timed("export", async () => {
@@ -295,12 +292,14 @@ export async function fmnErase(
   const report: FmnReport = {
     ...(preservedKeyDrift !== undefined ? { preservedKeyDrift } : {}),
     losses: result.losses,
-    attentionMass: targets.map((t, i) => ({ concept: t.concept, before: before[i], after: after[i] })),
-    massReduction: Object.fromEntries(targets.map((t, i) => [t.concept, 1 - sum(after[i]) / sum(before[i])])),
+    attentionMass: targets.map((t, i) => ({ concept: t.concept, before: before[i][0], after: after[i][0] })),
+    massReduction: Object.fromEntries(
+      targets.map((t, i) => [t.concept, 1 - sum(after[i][0]) / sum(before[i][0])]),
+    ),
     markedMass: Object.fromEntries(
       targets.map((t, i) => [t.concept, {
-        before: sum(markedBefore[i]) / markedBefore[i].length,
-        after: sum(markedAfter[i]) / markedAfter[i].length,
+        before: sum(before[i][1]) / before[i][1].length,
+        after: sum(after[i][1]) / after[i][1].length,
       }]),
     ),
     timings: { ...timings, forward: result.seconds.forward, gradients: result.seconds.gradients },

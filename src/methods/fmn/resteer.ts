@@ -226,13 +226,14 @@ export async function resteer(
 }
 
 /**
- * The mean (over heads and queries) of the attention probability on `positions`, per layer: how much of
- * each layer's cross-attention goes to the concept.
+ * The mean (over heads and queries) of the attention probability on each set of positions, per layer: how
+ * much of each layer's cross-attention goes to the concept. One UNet forward serves every set; the result
+ * is `[set][layer]`.
  *
  * @example
  * ```ts ignore
  * import { attentionMass } from "./resteer.ts";
- * const before = await attentionMass(backend, probe, latents, 500, context, conceptPositions, weights);
+ * const [own, marked] = await attentionMass(backend, probe, latents, 500, context, [conceptPositions, positions], weights);
  * ```
  */
 export async function attentionMass(
@@ -241,24 +242,26 @@ export async function attentionMass(
   latents: Float32Array,
   timestep: number,
   context: Float32Array,
-  positions: number[],
+  positionSets: number[][],
   weights: ReadonlyMap<string, Float32Array>,
-): Promise<number[]> {
+): Promise<number[][]> {
   const xs = await probe.queryInputs(latents, timestep, context, weights);
-  const out: number[] = [];
+  const out: number[][] = positionSets.map(() => []);
   for (let l = 0; l < probe.layers.length; l++) {
     const layer = probe.layers[l];
-    const p = await backend.attentionProbabilities({
-      x: matrix(xs[l].length / layer.channels, layer.channels, xs[l]),
-      context: matrix(context.length / layer.contextDim, layer.contextDim, context),
-      wq: matrix(layer.channels, layer.channels, weights.get(`${layer.module}.to_q.weight`)!),
-      wk: matrix(layer.channels, layer.contextDim, weights.get(`${layer.module}.to_k.weight`)!),
-      heads: layer.heads,
-      keys: positions,
-    });
-    let sum = 0;
-    for (const v of p.data) sum += v;
-    out.push(sum / (p.heads * p.queries));
+    for (const [k, positions] of positionSets.entries()) {
+      const p = await backend.attentionProbabilities({
+        x: matrix(xs[l].length / layer.channels, layer.channels, xs[l]),
+        context: matrix(context.length / layer.contextDim, layer.contextDim, context),
+        wq: matrix(layer.channels, layer.channels, weights.get(`${layer.module}.to_q.weight`)!),
+        wk: matrix(layer.channels, layer.contextDim, weights.get(`${layer.module}.to_k.weight`)!),
+        heads: layer.heads,
+        keys: positions,
+      });
+      let sum = 0;
+      for (const v of p.data) sum += v;
+      out[k].push(sum / (p.heads * p.queries));
+    }
   }
   return out;
 }

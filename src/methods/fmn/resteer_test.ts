@@ -42,24 +42,24 @@ for (const loss of ["global", "per-layer"] as const) {
     const backend = new CpuBackend();
     const probe = fixedProbe();
     const { weights, target } = setup();
-    const before = await attentionMass(
+    const [before] = await attentionMass(
       backend,
       probe,
       new Float32Array(16),
       0,
       target.context,
-      target.positions,
+      [target.positions],
       weights,
     );
     const opts = { backend, steps: 60, lr: 3e-2, alphasCumprod: alphas, seed: 3, weights, loss };
     const r = await resteer(probe, [target], opts);
-    const after = await attentionMass(
+    const [after] = await attentionMass(
       backend,
       probe,
       new Float32Array(16),
       0,
       target.context,
-      target.positions,
+      [target.positions],
       r.weights,
     );
     assert.equal(r.losses.length, 60);
