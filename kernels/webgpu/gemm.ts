@@ -96,7 +96,7 @@ async function matmulPiece(
   if (m === 0 || n === 0) return out;
   const useF16 = f16 && ctx.hasF16;
   // Without shader-f16 the operands are rounded to half here, so the numbers match the f16 kernel's.
-  const operand = (m: Matrix) => useF16 ? toHalf(m.data) : f16 ? roundToHalf(m).data : m.data;
+  const operand = (x: Matrix) => useF16 ? toHalf(x.data) : f16 ? roundToHalf(x).data : x.data;
   const bufA = ctx.upload(operand(a), "A");
   const bufB = ctx.upload(operand(b), "B");
   const bufC = ctx.storage(m * n * 4, "C");
