@@ -160,32 +160,26 @@ export async function createSession(
   model: SerializedModel,
   options: SessionOptions = {},
 ): Promise<RuntimeSession> {
-  const backend = options.backend ?? DEFAULT_BACKEND;
-  checkWasmBudget(backend, model.weightBytes);
-  const ort = await ortModule(backend);
-  const sessionOptions = ortSessionOptions(backend, !!model.keepsFloat16Weights, options);
-  const t0 = performance.now();
-  let session: OrtModule;
-  let tempDir: string | undefined;
-  if (!model.external) {
-    session = await ort.InferenceSession.create(model.model, sessionOptions);
-  } else if (backend === "ort-web") {
-    sessionOptions.externalData = [{
-      path: model.external.path,
-      data: joinChunks(model.external.chunks, model.external.byteLength),
-    }];
-    session = await ort.InferenceSession.create(model.model, sessionOptions);
-  } else {
-    // The native build reads external data from files next to the model.
-    const written = await writeExternalModel(model);
-    tempDir = written.dir;
-    try {
-      session = await ort.InferenceSession.create(written.file, sessionOptions);
-    } finally {
-      await Deno.remove(tempDir, { recursive: true }).catch(() => {});
-    }
-  }
-  return wrapSession(ort, session, backend, performance.now() - t0);
+  const external = model.external;
+  return await openSession(
+    model.weightBytes,
+    !!model.keepsFloat16Weights,
+    options,
+    async (ort, o, backend) => {
+      if (!external) return await ort.InferenceSession.create(model.model, o);
+      if (backend === "ort-web") {
+        o.externalData = [{ path: external.path, data: joinChunks(external.chunks, external.byteLength) }];
+        return await ort.InferenceSession.create(model.model, o);
+      }
+      // The native build reads external data from files next to the model.
+      const written = await writeExternalModel(model);
+      try {
+        return await ort.InferenceSession.create(written.file, o);
+      } finally {
+        await Deno.remove(written.dir, { recursive: true }).catch(() => {});
+      }
+    },
+  );
 }
 
 /**
@@ -204,22 +198,40 @@ export async function createStoredSession(
   stored: StoredModel,
   options: SessionOptions = {},
 ): Promise<RuntimeSession> {
+  return await openSession(
+    stored.weightBytes,
+    stored.keepsFloat16Weights,
+    options,
+    async (ort, o, backend) => {
+      if (backend === "ort-node") return await ort.InferenceSession.create(stored.file, o);
+      if (stored.external) {
+        o.externalData = [{ path: basename(stored.external), data: await Deno.readFile(stored.external) }];
+      }
+      return await ort.InferenceSession.create(await Deno.readFile(stored.file), o);
+    },
+  );
+}
+
+/**
+ * What both ways of creating a session share: the backend choice, the WASM memory check, the runtime's
+ * module and session options, and the timing of `create`.
+ */
+async function openSession(
+  weightBytes: number,
+  keepsFloat16Weights: boolean,
+  options: SessionOptions,
+  create: (
+    ort: OrtModule,
+    sessionOptions: Record<string, unknown>,
+    backend: BackendName,
+  ) => Promise<OrtModule>,
+): Promise<RuntimeSession> {
   const backend = options.backend ?? DEFAULT_BACKEND;
-  checkWasmBudget(backend, stored.weightBytes);
+  checkWasmBudget(backend, weightBytes);
   const ort = await ortModule(backend);
-  const sessionOptions = ortSessionOptions(backend, stored.keepsFloat16Weights, options);
+  const sessionOptions = ortSessionOptions(backend, keepsFloat16Weights, options);
   const t0 = performance.now();
-  let session: OrtModule;
-  if (backend === "ort-node") session = await ort.InferenceSession.create(stored.file, sessionOptions);
-  else {
-    if (stored.external) {
-      sessionOptions.externalData = [{
-        path: basename(stored.external),
-        data: await Deno.readFile(stored.external),
-      }];
-    }
-    session = await ort.InferenceSession.create(await Deno.readFile(stored.file), sessionOptions);
-  }
+  const session = await create(ort, sessionOptions, backend);
   return wrapSession(ort, session, backend, performance.now() - t0);
 }
 
