@@ -9,6 +9,7 @@
  */
 
 import type { BenchRow, BenchSuite } from "./types.ts";
+import { printRows } from "./print.ts";
 import { encodePng } from "../src/image/png_write.ts";
 import { decodePng } from "../src/image/png_read.ts";
 import type { RgbImage } from "../src/image/image.ts";
@@ -112,10 +113,4 @@ function run(): Promise<BenchRow[]> {
 /** The "image" benchmark suite. */
 export const suite: BenchSuite = { name: "image", run };
 
-if (import.meta.main) {
-  for (const row of await suite.run()) {
-    console.log(
-      `${row.name.padEnd(58)} ${row.value.toFixed(1).padStart(10)} ${row.unit.padEnd(8)} ${row.note ?? ""}`,
-    );
-  }
-}
+if (import.meta.main) printRows(await suite.run());

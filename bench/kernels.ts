@@ -9,6 +9,7 @@
  */
 
 import type { BenchRow, BenchSuite } from "./types.ts";
+import { printRows } from "./print.ts";
 import type { Backend } from "../kernels/backend.ts";
 import { CpuBackend, type CpuBackendOptions } from "../kernels/cpu/backend.ts";
 import { randomMatrix, spdWithCondition } from "../kernels/random.ts";
@@ -132,9 +133,5 @@ export const suite: BenchSuite = {
 if (import.meta.main) {
   const numbers = Deno.args.filter((a) => /^\d+$/.test(a)).map(Number);
   const options = { sizes: numbers.length ? numbers : undefined, cpuOnly: Deno.args.includes("--cpu-only") };
-  for (const row of await runKernelBench(options)) {
-    console.log(
-      `${row.name.padEnd(40)} ${row.value.toFixed(2).padStart(10)} ${row.unit.padEnd(8)} ${row.note ?? ""}`,
-    );
-  }
+  printRows(await runKernelBench(options));
 }

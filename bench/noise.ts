@@ -10,6 +10,7 @@
  */
 
 import type { BenchRow, BenchSuite } from "./types.ts";
+import { printRows } from "./print.ts";
 import { Random } from "../src/sample/random.ts";
 import { TorchGenerator } from "../src/sample/torch_generator.ts";
 
@@ -59,10 +60,4 @@ function run(): Promise<BenchRow[]> {
 /** The "noise" benchmark suite. */
 export const suite: BenchSuite = { name: "noise", run };
 
-if (import.meta.main) {
-  for (const row of await suite.run()) {
-    console.log(
-      `${row.name.padEnd(42)} ${row.value.toFixed(2).padStart(8)} ${row.unit.padEnd(4)} ${row.note ?? ""}`,
-    );
-  }
-}
+if (import.meta.main) printRows(await suite.run());

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { cpus, totalmem } from "node:os";
 import type { BenchRow, BenchSuite } from "./types.ts";
 import { BENCH_DIR } from "./fixtures.ts";
+import { printRows } from "./print.ts";
 import { suite as erase } from "./erase.ts";
 import { suite as fmn } from "./fmn.ts";
 import { suite as formats } from "./formats.ts";
@@ -48,11 +49,7 @@ for (const s of SUITES) {
   const rows = await s.run();
   results[s.name] = rows;
   console.log(`## ${s.name} (${((performance.now() - t) / 1000).toFixed(1)} s)`);
-  const w = Math.max(...rows.map((r) => r.name.length));
-  for (const r of rows) {
-    const v = Math.abs(r.value) >= 100 ? r.value.toFixed(0) : r.value.toPrecision(3);
-    console.log(`  ${r.name.padEnd(w)}  ${v.padStart(8)} ${r.unit.padEnd(8)} ${r.note ?? ""}`);
-  }
+  printRows(rows, "  ");
   console.log();
 }
 await mkdir(BENCH_DIR, { recursive: true });

@@ -7,6 +7,7 @@
  */
 
 import type { BenchRow, BenchSuite } from "./types.ts";
+import { printRows } from "./print.ts";
 import { clipL14, clipTextFlops } from "../src/models/clip_config.ts";
 import { syntheticClipText } from "../src/models/clip_synthetic.ts";
 import { encodeTokenIds, type TextEncoderModel } from "../src/models/text_encoders.ts";
@@ -113,10 +114,4 @@ export const suite: BenchSuite = {
   },
 };
 
-if (import.meta.main) {
-  for (const row of await suite.run()) {
-    console.log(
-      `${row.name.padEnd(40)} ${row.value.toFixed(3).padStart(10)} ${row.unit.padEnd(8)} ${row.note ?? ""}`,
-    );
-  }
-}
+if (import.meta.main) printRows(await suite.run());

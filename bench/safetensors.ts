@@ -15,6 +15,7 @@ import {
   writeSafetensors,
 } from "../src/formats/safetensors.ts";
 import type { BenchRow, BenchSuite } from "./types.ts";
+import { printRows } from "./print.ts";
 
 /** Median of `reps` timings of `fn`, in milliseconds. */
 async function medianMs(reps: number, fn: () => unknown): Promise<number> {
@@ -139,4 +140,4 @@ export const suite: BenchSuite = {
   },
 };
 
-if (import.meta.main) console.table(await suite.run());
+if (import.meta.main) printRows(await suite.run());

@@ -9,6 +9,7 @@
  */
 
 import type { BenchRow, BenchSuite } from "./types.ts";
+import { printRows } from "./print.ts";
 import { ClipTokenizer } from "../src/tokenizer/clip_tokenizer.ts";
 import { loadBundledVocabulary, readBundledVocabulary } from "../src/tokenizer/bundled_vocabulary.ts";
 import { exportVocabulary } from "../src/tokenizer/export_vocabulary.ts";
@@ -166,8 +167,4 @@ async function run(): Promise<BenchRow[]> {
 /** The tokenizer benchmark suite. */
 export const suite: BenchSuite = { name: "tokenizer", run };
 
-if (import.meta.main) {
-  for (const row of await suite.run()) {
-    console.log(`${row.name}: ${row.value.toFixed(1)} ${row.unit}${row.note ? `  (${row.note})` : ""}`);
-  }
-}
+if (import.meta.main) printRows(await suite.run());
