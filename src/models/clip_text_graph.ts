@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { RawTensor, TensorSource } from "../formats/tensor_source.ts";
+import type { TensorMeta, TensorSource } from "../formats/tensor_source.ts";
 import { float, GraphBuilder } from "../runtime/graph.ts";
 import type { OnnxModel } from "../runtime/onnx_model.ts";
 import type { ClipTextConfig } from "./clip_config.ts";
@@ -34,6 +34,11 @@ export interface ClipTextGraphOptions {
    * as float16 initializers cast at run time (half the memory, e.g. to fit the WASM build).
    */
   weights?: "float32" | "stored";
+  /**
+   * Read each checkpoint weight only when the model is written (default false): the built model then holds no
+   * weights, must be serialized with external data, and `source` must stay open until it is written.
+   */
+  deferWeights?: boolean;
 }
 
 /**
@@ -46,7 +51,7 @@ export interface ClipTextGraphOptions {
  * CLIP_GRAPH_VERSION.startsWith("clip-text-graph/"); // true
  * ```
  */
-export const CLIP_GRAPH_VERSION: string = "clip-text-graph/2";
+export const CLIP_GRAPH_VERSION: string = "clip-text-graph/3";
 
 /**
  * Names of the graph's inputs and outputs. The sequence length `seq` is dynamic, 1 to `maxPositions` (77):
@@ -79,12 +84,8 @@ function missing(source: TensorSource, key: string, config: ClipTextConfig): Err
   );
 }
 
-async function readRaw(
-  source: TensorSource,
-  key: string,
-  shape: number[],
-  config: ClipTextConfig,
-): Promise<RawTensor> {
+/** The weight's stored dtype and shape, checked against the shape the configuration needs. */
+function checkedInfo(source: TensorSource, key: string, shape: number[], config: ClipTextConfig): TensorMeta {
   if (!source.has(key)) throw missing(source, key, config);
   const info = source.info(key);
   if (info.shape.join(",") !== shape.join(",")) {
@@ -92,7 +93,7 @@ async function readRaw(
       `text encoder weight "${key}" has shape [${info.shape}], the ${config.name} configuration needs [${shape}]`,
     );
   }
-  return await source.readRaw(key);
+  return info;
 }
 
 /**
@@ -173,10 +174,14 @@ export async function buildClipTextGraph(
     g.op("Concat", [batchDim, g.int64s(tail)], { axis: 0 }, name);
   // Weights are added once under their checkpoint key and shared by every node that uses them.
   const bound = new Map<string, string>();
+  const keep = options.weights ?? "float32";
   const w = async (key: string, shape: number[]): Promise<string> => {
     let name = bound.get(key);
     if (name === undefined) {
-      name = g.float32Weight(key, await readRaw(source, key, shape, config), options.weights ?? "float32");
+      const info = checkedInfo(source, key, shape, config);
+      name = options.deferWeights
+        ? g.deferredFloat32Weight(key, info, () => source.readRaw(key), keep)
+        : g.float32Weight(key, await source.readRaw(key), keep);
       bound.set(key, name);
     }
     return name;
@@ -203,17 +208,23 @@ export async function buildClipTextGraph(
   // Embeddings: tokens + positions, then the residual stream is kept 2-D [batch·seq, d] so every
   // projection is one plain GEMM.
   const embKey = `${PREFIX}embeddings.token_embedding.weight`;
-  const embRaw = await readRaw(source, embKey, [config.vocabSize, d], config);
+  const embInfo = checkedInfo(source, embKey, [config.vocabSize, d], config);
   let tokens: string;
-  if (options.weights === "stored" && embRaw.dtype === "F16") {
+  if (options.weights === "stored" && embInfo.dtype === "F16") {
     // Gather the float16 rows first and cast only those: the table itself is never converted.
-    const bits = new Uint16Array(embRaw.bytes.slice().buffer);
-    const table = g.weight(embKey, bits, embRaw.shape, "float16");
+    const table = options.deferWeights
+      ? g.deferredWeight(embKey, embInfo.shape, "float16", async () => (await source.readRaw(embKey)).bytes)
+      : g.weight(
+        embKey,
+        new Uint16Array((await source.readRaw(embKey)).bytes.slice().buffer),
+        embInfo.shape,
+        "float16",
+      );
     g.keepsFloat16Weights = true;
     const rows = g.op("Gather", [table, ids], { axis: 0 }, `${PREFIX}embeddings.token_embedding.float16`);
     tokens = g.op("Cast", [rows], { to: 1 }, `${PREFIX}embeddings.token_embedding`);
   } else {
-    const table = g.float32Weight(embKey, embRaw);
+    const table = await w(embKey, [config.vocabSize, d]);
     tokens = g.op("Gather", [table, ids], { axis: 0 }, `${PREFIX}embeddings.token_embedding`);
   }
   const positions = g.op(

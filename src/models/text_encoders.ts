@@ -12,10 +12,15 @@
  */
 
 import type { TensorSource } from "../formats/tensor_source.ts";
-import { type SerializedModel, serializeModel } from "../runtime/onnx_model.ts";
+import {
+  loadDeferredInitializers,
+  type SerializedModel,
+  serializeModel,
+  tensorByteLength,
+} from "../runtime/onnx_model.ts";
 import { type BackendName, DEFAULT_BACKEND, WASM_MEMORY_BUDGET_BYTES } from "../runtime/session.ts";
 import type { ModelDiskCache } from "../runtime/model_disk_cache.ts";
-import { cachedSession, type SessionTiming } from "../runtime/session_cache.ts";
+import { type BuildTarget, cachedSession, type SessionTiming } from "../runtime/session_cache.ts";
 import { clipL14, type ClipTextConfig, openClipBigG14, openClipH14 } from "./clip_config.ts";
 import type { Family } from "./config.ts";
 import {
@@ -175,10 +180,20 @@ export function checkEncoders(model: TextEncoderModel): EncoderPlan[] {
   return plans;
 }
 
-async function buildEncoder(source: TensorSource, plan: EncoderPlan): Promise<SerializedModel> {
-  const graph = await buildClipTextGraph(source, plan.config, plan.graph);
-  const bytes = graph.initializers.reduce((s, t) => s + t.data.length, 0);
-  return serializeModel(graph, bytes > EXTERNAL_DATA_FROM_BYTES ? { externalDataPath: "weights.bin" } : {});
+async function buildEncoder(
+  source: TensorSource,
+  plan: EncoderPlan,
+  target: BuildTarget,
+): Promise<SerializedModel> {
+  // Weights are read from the checkpoint one at a time as the model is written out, so a model going to disk
+  // never holds all its float32 weights at once (SD 1.5's encoder: 0.49 GB; that and its serialized copy
+  // made the first erasure of a model peak at 1.9 GB).
+  const graph = await buildClipTextGraph(source, plan.config, { ...plan.graph, deferWeights: true });
+  const bytes = graph.initializers.reduce((s, t) => s + tensorByteLength(t), 0);
+  if (target === "disk" || bytes > EXTERNAL_DATA_FROM_BYTES) {
+    return serializeModel(graph, { externalDataPath: "weights.bin" });
+  }
+  return serializeModel(await loadDeferredInitializers(graph));
 }
 
 /**
@@ -238,7 +253,7 @@ export async function encodeTokenIds(
     const { session, timing } = await cachedSession(
       key,
       options.backend,
-      () => buildEncoder(source, { ...plan, graph: { ...plan.graph, weights } }),
+      (target) => buildEncoder(source, { ...plan, graph: { ...plan.graph, weights } }, target),
       // Erasures encode a handful of prompts per process: creation time matters more than run time.
       { persist, prepack: false },
     );

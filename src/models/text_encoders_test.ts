@@ -7,6 +7,7 @@ import type { ClipTextConfig } from "./clip_config.ts";
 import { clipL14, openClipBigG14, openClipH14 } from "./clip_config.ts";
 import type { Family } from "./config.ts";
 import { encodeTokenIds, type TextEncoderModel, weightBinding } from "./text_encoders.ts";
+import { releaseSessions, type SessionTiming } from "../runtime/session_cache.ts";
 
 const FIXTURES = fileURLToPath(new URL("../../tests/fixtures/text_encoders/", import.meta.url));
 
@@ -196,6 +197,40 @@ Deno.test("text encoder: a checkpoint without the needed encoder gets a clear er
     );
   } finally {
     f.close();
+  }
+});
+
+Deno.test("text encoder: a model kept in the disk cache (weights written one at a time) matches transformers", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "forget-encoder-cache-" });
+  const { model, ids, count, ref, close } = await openFixture("sdxl");
+  try {
+    // A hash of its own, so no session other tests created in memory is reused.
+    const stored = { ...model, hash: "fixture-sdxl-disk-cache" };
+    const expected = await ref.readFloat32("hidden_states");
+    for (const backend of ["ort-node", "ort-web"] as const) {
+      for (const from of ["built", "disk"]) {
+        await releaseSessions("text-encoder:fixture-sdxl-disk-cache");
+        const timings: SessionTiming[] = [];
+        const out = await encodeTokenIds(stored, stored.encoders.map(() => ids), count, {
+          backend,
+          modelCache: { dir },
+          onSession: (_, t) => timings.push(t),
+        });
+        // ort-web's first run finds the models ort-node stored (the key names the graph and weights, not the runtime).
+        const fromDisk = from === "disk" || backend === "ort-web";
+        assertEquals(timings.map((t) => t.fromDisk), [fromDisk, fromDisk], `${backend}, ${from}`);
+        const err = maxAbsDiff(out.hiddenStates, expected);
+        assert(err <= 1e-4, `${backend}, ${from}: hidden_states max abs error ${err}`);
+      }
+    }
+    // Both encoders went to disk with their weights as external data.
+    const folders = [...Deno.readDirSync(`${dir}/onnx`)].map((e) => e.name);
+    assertEquals(folders.length, 2);
+    for (const f of folders) assert(Deno.statSync(`${dir}/onnx/${f}/weights.bin`).size > 0, f);
+  } finally {
+    close();
+    await releaseSessions("text-encoder:fixture-sdxl-disk-cache");
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

@@ -9,7 +9,15 @@
  */
 
 import { type DType, toFloat32 } from "../formats/dtype.ts";
-import type { AttrValue, OnnxDType, OnnxModel, OnnxNode, OnnxTensor, OnnxValueInfo } from "./onnx_model.ts";
+import type {
+  AttrValue,
+  DeferredBytes,
+  OnnxDType,
+  OnnxModel,
+  OnnxNode,
+  OnnxTensor,
+  OnnxValueInfo,
+} from "./onnx_model.ts";
 
 /** Typed arrays accepted as initializer data. */
 export type TensorArray = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint16Array | Uint8Array;
@@ -44,6 +52,28 @@ export function tensor(name: string, data: TensorArray, dims: number[], dtype?: 
     dims: [...dims],
     data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
   };
+}
+
+/** A checkpoint tensor as read from its file: dtype, shape and little-endian bytes. */
+export interface CheckpointTensor {
+  /** Stored element type. */
+  dtype: DType;
+  /** Shape. */
+  shape: number[];
+  /** Element bytes. */
+  bytes: Uint8Array;
+}
+
+function float16Bits(raw: CheckpointTensor): Uint16Array {
+  return raw.bytes.byteOffset % 2 === 0
+    ? new Uint16Array(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength / 2)
+    : new Uint16Array(raw.bytes.slice().buffer);
+}
+
+function float32Values(raw: CheckpointTensor): Float32Array {
+  return raw.dtype === "F32" && raw.bytes.byteOffset % 4 === 0
+    ? new Float32Array(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength / 4)
+    : toFloat32(raw.dtype, raw.bytes);
 }
 
 /** Float attribute helper: `{ epsilon: float(1e-5) }`. */
@@ -114,6 +144,23 @@ export class GraphBuilder {
   }
 
   /**
+   * Adds an initializer whose bytes are produced only when the model is written (see
+   * {@link DeferredBytes}); the model must then be serialized with external data. Returns its name.
+   *
+   * @example
+   * ```ts
+   * import { GraphBuilder } from "./graph.ts";
+   * const g = new GraphBuilder("lazy");
+   * g.deferredWeight("w", [2], "float32", () => Promise.resolve(new Uint8Array(new Float32Array([1, 2]).buffer)));
+   * ```
+   */
+  deferredWeight(name: string, dims: number[], dtype: OnnxDType, load: DeferredBytes): string {
+    const t: OnnxTensor = { name: this.#unique(name), dtype, dims: [...dims], data: load };
+    this.initializers.push(t);
+    return t.name;
+  }
+
+  /**
    * Binds a checkpoint tensor for float32 compute. `"float32"` converts it to a float32 initializer;
    * `"stored"` keeps float16 tensors as float16 initializers (half the memory) followed by a Cast
    * node, and converts any other dtype to float32. Returns the float32 tensor's name (the
@@ -127,23 +174,48 @@ export class GraphBuilder {
    * g.float32Weight("w", { dtype: "F16", shape: [2], bytes: new Uint8Array(half.buffer) }, "stored"); // "w.float32"
    * ```
    */
-  float32Weight(
+  float32Weight(name: string, raw: CheckpointTensor, keep: "float32" | "stored" = "float32"): string {
+    const half = keep === "stored" && raw.dtype === "F16";
+    const dtype = half ? "float16" : "float32";
+    const stored = this.weight(name, half ? float16Bits(raw) : float32Values(raw), raw.shape, dtype);
+    return half ? this.#castToFloat32(stored, name) : stored;
+  }
+
+  /**
+   * {@link float32Weight} for a checkpoint tensor read only when the model is written: `meta` gives its
+   * dtype and shape now, `read` its bytes then (checked against `meta`).
+   *
+   * @example
+   * ```ts
+   * import { GraphBuilder } from "./graph.ts";
+   * const g = new GraphBuilder("lazy");
+   * const raw = { dtype: "F32" as const, shape: [2], bytes: new Uint8Array(new Float32Array([1, 2]).buffer) };
+   * g.deferredFloat32Weight("w", raw, () => Promise.resolve(raw));
+   * ```
+   */
+  deferredFloat32Weight(
     name: string,
-    raw: { dtype: DType; shape: number[]; bytes: Uint8Array },
+    meta: { dtype: DType; shape: number[] },
+    read: () => Promise<CheckpointTensor>,
     keep: "float32" | "stored" = "float32",
   ): string {
-    if (keep === "stored" && raw.dtype === "F16") {
-      const bits = raw.bytes.byteOffset % 2 === 0
-        ? new Uint16Array(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength / 2)
-        : new Uint16Array(raw.bytes.slice().buffer);
-      const stored = this.weight(name, bits, raw.shape, "float16");
-      this.keepsFloat16Weights = true;
-      return this.op("Cast", [stored], { to: 1 }, `${name}.float32`);
-    }
-    const values = raw.dtype === "F32" && raw.bytes.byteOffset % 4 === 0
-      ? new Float32Array(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength / 4)
-      : toFloat32(raw.dtype, raw.bytes);
-    return this.weight(name, values, raw.shape);
+    const half = keep === "stored" && meta.dtype === "F16";
+    const stored = this.deferredWeight(name, meta.shape, half ? "float16" : "float32", async () => {
+      const raw = await read();
+      if (raw.dtype !== meta.dtype || raw.shape.join(",") !== meta.shape.join(",")) {
+        throw new Error(
+          `weight ${name}: read ${raw.dtype} [${raw.shape}], expected ${meta.dtype} [${meta.shape}] (file changed?)`,
+        );
+      }
+      const v = half ? float16Bits(raw) : float32Values(raw);
+      return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    });
+    return half ? this.#castToFloat32(stored, name) : stored;
+  }
+
+  #castToFloat32(stored: string, name: string): string {
+    this.keepsFloat16Weights = true;
+    return this.op("Cast", [stored], { to: 1 }, `${name}.float32`);
   }
 
   /** A small shared constant (shapes, axes, scalars), deduplicated by value. */

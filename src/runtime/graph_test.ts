@@ -1,6 +1,7 @@
 import { deepStrictEqual, ok, rejects, throws } from "node:assert/strict";
-import { float, GraphBuilder } from "./graph.ts";
-import { serializeModel } from "./onnx_model.ts";
+import { fromFloat32, toFloat32 } from "../formats/dtype.ts";
+import { type CheckpointTensor, float, GraphBuilder } from "./graph.ts";
+import { loadDeferredInitializers, serializeModel, writeModelFiles } from "./onnx_model.ts";
 import { createSession } from "./session.ts";
 
 function random(n: number, seed: number): Float32Array {
@@ -27,6 +28,42 @@ function buildLinearNorm(inDim: number, outDim: number, w: Float32Array, b: Floa
   const y = g.op("LayerNormalization", [lin, ones, zeros], { axis: -1, epsilon: float(1e-5) }, "norm");
   g.output(y, "float32", ["n", outDim], "y");
   g.output(lin, "float32", ["n", outDim]); // the intermediate, by its node name
+  return g.build();
+}
+
+/**
+ * The same model with deferred weights: `w` float32, `b` a float16 checkpoint tensor kept as float16 (a Cast
+ * node). `reads` counts the reads of each.
+ */
+function buildDeferredLinearNorm(
+  inDim: number,
+  outDim: number,
+  w: Float32Array,
+  b16: Uint8Array,
+  reads: Map<string, number>,
+) {
+  const g = new GraphBuilder("deferred_linear_norm");
+  const read = (key: string, t: CheckpointTensor) => () => {
+    reads.set(key, (reads.get(key) ?? 0) + 1);
+    return Promise.resolve(t);
+  };
+  const wRaw: CheckpointTensor = { dtype: "F32", shape: [outDim, inDim], bytes: new Uint8Array(w.buffer) };
+  const bRaw: CheckpointTensor = { dtype: "F16", shape: [outDim], bytes: b16 };
+  const x = g.input("x", "float32", ["n", inDim]);
+  const lin = g.op(
+    "Gemm",
+    [
+      x,
+      g.deferredFloat32Weight("proj.weight", wRaw, read("w", wRaw)),
+      g.deferredFloat32Weight("proj.bias", bRaw, read("b", bRaw), "stored"),
+    ],
+    { transB: 1 },
+    "proj",
+  );
+  const ones = g.constant(new Float32Array(outDim).fill(1));
+  const zeros = g.constant(new Float32Array(outDim));
+  const y = g.op("LayerNormalization", [lin, ones, zeros], { axis: -1, epsilon: float(1e-5) }, "norm");
+  g.output(y, "float32", ["n", outDim], "y");
   return g.build();
 }
 
@@ -100,6 +137,61 @@ for (const backend of ["ort-web", "ort-node"] as const) {
     }
   });
 }
+
+Deno.test("graph: deferred weights are read once, when the model is written, and run like eager ones", async () => {
+  const [n, inDim, outDim] = [4, 37, 23];
+  const w = random(outDim * inDim, 7);
+  const b16 = fromFloat32("F16", random(outDim, 8));
+  const x = random(n * inDim, 9);
+  const reads = new Map<string, number>();
+  const model = buildDeferredLinearNorm(inDim, outDim, w, b16, reads);
+  deepStrictEqual(reads.size, 0); // building reads nothing
+  ok(model.keepsFloat16Weights);
+  throws(() => serializeModel(model), /initializer proj.weight is deferred: serialize with externalDataPath/);
+  const serialized = serializeModel(model, { externalDataPath: "weights.bin" });
+  deepStrictEqual(serialized.weightBytes, w.byteLength + b16.byteLength + 2 * 4 * outDim);
+  deepStrictEqual(reads.size, 0); // serializing the proto reads nothing either
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeModelFiles(dir, serialized);
+    deepStrictEqual(Object.fromEntries(reads), { w: 1, b: 1 });
+    deepStrictEqual((await Deno.stat(`${dir}/weights.bin`)).size, serialized.external!.byteLength);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  const expected = reference(x, n, inDim, outDim, w, toFloat32("F16", b16)).y;
+  for (const backend of ["ort-web", "ort-node"] as const) {
+    for (const m of [serialized, serializeModel(await loadDeferredInitializers(model))]) {
+      const session = await createSession(m, { backend });
+      try {
+        const out = await session.run({ x: { dtype: "float32", dims: [n, inDim], data: x } });
+        ok(maxDiff(out.y.data as Float32Array, expected) < 1e-5, backend);
+      } finally {
+        await session.release();
+      }
+    }
+  }
+});
+
+Deno.test("graph: a deferred weight whose read disagrees with its declared dtype or shape is refused by name", async () => {
+  const g = new GraphBuilder("changed");
+  const declared: CheckpointTensor = { dtype: "F32", shape: [2, 3], bytes: new Uint8Array(24) };
+  const changed: CheckpointTensor = { dtype: "F32", shape: [3, 2], bytes: new Uint8Array(24) };
+  g.output(g.deferredFloat32Weight("layer.weight", declared, () => Promise.resolve(changed)), "float32");
+  await rejects(
+    loadDeferredInitializers(g.build()),
+    /weight layer.weight: read F32 \[3,2\], expected F32 \[2,3\] \(file changed\?\)/,
+  );
+  const short = new GraphBuilder("short");
+  short.output(
+    short.deferredWeight("v", [4], "float32", () => Promise.resolve(new Uint8Array(8))),
+    "float32",
+  );
+  await rejects(
+    loadDeferredInitializers(short.build()),
+    /initializer v: produced 8 bytes, its shape needs 16/,
+  );
+});
 
 Deno.test("graph: names stay unique, bad input is refused clearly", () => {
   const g = new GraphBuilder("names");

@@ -47,6 +47,12 @@ export const ONNX_DTYPE_BYTES: Readonly<Record<OnnxDType, number>> = {
   bfloat16: 2,
 };
 
+/**
+ * Initializer bytes produced only when the model is written out: a model built from checkpoint weights then
+ * never holds all of them at once (a text encoder's float32 weights are 0.5–2.8 GB).
+ */
+export type DeferredBytes = () => Promise<Uint8Array>;
+
 /** A constant tensor (initializer or attribute) as little-endian raw bytes. */
 export interface OnnxTensor {
   /** Tensor name (initializers are referenced by it). */
@@ -55,8 +61,78 @@ export interface OnnxTensor {
   dtype: OnnxDType;
   /** Shape. */
   dims: number[];
-  /** Little-endian element bytes, `product(dims) × bytes(dtype)` long. */
-  data: Uint8Array;
+  /**
+   * Little-endian element bytes, `product(dims) × bytes(dtype)` long, or a function producing them (deferred:
+   * allowed only for initializers that go to external data).
+   */
+  data: Uint8Array | DeferredBytes;
+}
+
+/**
+ * Bytes of a tensor's data: `product(dims) × bytes(dtype)`.
+ *
+ * @example
+ * ```ts
+ * import { tensorByteLength } from "./onnx_model.ts";
+ * tensorByteLength({ dtype: "float16", dims: [2, 3] }); // 12
+ * ```
+ */
+export function tensorByteLength(t: Pick<OnnxTensor, "dtype" | "dims">): number {
+  return t.dims.reduce((a, b) => a * b, 1) * ONNX_DTYPE_BYTES[t.dtype];
+}
+
+/** A deferred initializer's place in the external data blob. */
+export interface DeferredChunk {
+  /** Initializer name (for error messages). */
+  name: string;
+  /** Bytes it must produce. */
+  byteLength: number;
+  /** Produces them. */
+  load: DeferredBytes;
+}
+
+/** A piece of the external data blob: bytes, or a deferred initializer loaded when written. */
+export type ExternalChunk = Uint8Array | DeferredChunk;
+
+/**
+ * The bytes of one external chunk, loading a deferred one (and checking its length).
+ *
+ * @example
+ * ```ts
+ * import { loadChunk } from "./onnx_model.ts";
+ * const bytes = await loadChunk({ name: "w", byteLength: 4, load: () => Promise.resolve(new Uint8Array(4)) });
+ * ```
+ */
+export async function loadChunk(chunk: ExternalChunk): Promise<Uint8Array> {
+  if (chunk instanceof Uint8Array) return chunk;
+  const bytes = await chunk.load();
+  if (bytes.length !== chunk.byteLength) {
+    throw new Error(
+      `initializer ${chunk.name}: produced ${bytes.length} bytes, its shape needs ${chunk.byteLength}`,
+    );
+  }
+  return bytes;
+}
+
+/**
+ * The model with every deferred initializer loaded, for serializing it whole (inline).
+ *
+ * @example
+ * ```ts ignore
+ * import { loadDeferredInitializers, serializeModel } from "./onnx_model.ts";
+ * const bytes = serializeModel(await loadDeferredInitializers(model)).model;
+ * ```
+ */
+export async function loadDeferredInitializers(m: OnnxModel): Promise<OnnxModel> {
+  const initializers: OnnxTensor[] = [];
+  for (const t of m.initializers) {
+    initializers.push(
+      t.data instanceof Uint8Array
+        ? t
+        : { ...t, data: await loadChunk({ name: t.name, byteLength: tensorByteLength(t), load: t.data }) },
+    );
+  }
+  return { ...m, initializers };
 }
 
 /** A float attribute (plain numbers are integer attributes). */
@@ -137,8 +213,11 @@ export interface OnnxModel {
 export interface SerializedModel {
   /** The `ModelProto` bytes. */
   model: Uint8Array;
-  /** External data, when requested: the file name the proto refers to and its contents in order. */
-  external?: { path: string; chunks: Uint8Array[]; byteLength: number };
+  /**
+   * External data, when requested: the file name the proto refers to and its contents in order (deferred
+   * initializers are loaded one at a time as the blob is written).
+   */
+  external?: { path: string; chunks: ExternalChunk[]; byteLength: number };
   /** Total initializer bytes (inline and external). */
   weightBytes: number;
   /** See {@link OnnxModel.keepsFloat16Weights}. */
@@ -157,6 +236,11 @@ export interface SerializeOptions {
 export const PROTOBUF_LIMIT_BYTES: number = 2 ** 31 - 1;
 
 function tensorProto(t: OnnxTensor, external?: { location: string; offset: number }): ProtoWriter {
+  if (!external && !(t.data instanceof Uint8Array)) {
+    throw new Error(
+      `initializer ${t.name} is deferred: serialize with externalDataPath, or load it first (loadDeferredInitializers)`,
+    );
+  }
   const w = new ProtoWriter();
   w.ints(1, t.dims);
   w.int(2, ONNX_DTYPE_CODE[t.dtype]);
@@ -165,10 +249,10 @@ function tensorProto(t: OnnxTensor, external?: { location: string; offset: numbe
     const entry = (k: string, v: string) => new ProtoWriter().string(1, k).string(2, v);
     w.message(13, entry("location", external.location));
     w.message(13, entry("offset", String(external.offset)));
-    w.message(13, entry("length", String(t.data.length)));
+    w.message(13, entry("length", String(tensorByteLength(t))));
     w.int(14, 1);
   } else {
-    w.bytes(9, t.data);
+    w.bytes(9, t.data as Uint8Array);
   }
   return w;
 }
@@ -228,19 +312,20 @@ export function serializeModel(m: OnnxModel, options: SerializeOptions = {}): Se
   }
   graph.string(2, m.name);
   const threshold = options.externalThreshold ?? 1024;
-  const chunks: Uint8Array[] = [];
+  const chunks: ExternalChunk[] = [];
   let offset = 0;
   let weightBytes = 0;
   for (const t of m.initializers) {
-    weightBytes += t.data.length;
-    if (options.externalDataPath && t.data.length >= threshold) {
+    const byteLength = tensorByteLength(t);
+    weightBytes += byteLength;
+    if (options.externalDataPath && (byteLength >= threshold || !(t.data instanceof Uint8Array))) {
       // Keep each tensor 64-byte aligned in the blob so it can be memory-mapped.
       const pad = (64 - (offset % 64)) % 64;
       if (pad) chunks.push(new Uint8Array(pad));
       offset += pad;
       graph.message(5, tensorProto(t, { location: options.externalDataPath, offset }));
-      chunks.push(t.data);
-      offset += t.data.length;
+      chunks.push(t.data instanceof Uint8Array ? t.data : { name: t.name, byteLength, load: t.data });
+      offset += byteLength;
     } else {
       graph.message(5, tensorProto(t));
     }
@@ -284,7 +369,9 @@ export async function writeModelFiles(dir: string, model: SerializedModel): Prom
   if (model.external) {
     const f = await Deno.open(`${dir}/${model.external.path}`, { write: true, create: true });
     try {
-      for (const c of model.external.chunks) {
+      // One deferred initializer at a time is in memory.
+      for (const chunk of model.external.chunks) {
+        const c = await loadChunk(chunk);
         for (let o = 0; o < c.length;) o += await f.write(c.subarray(o));
       }
     } finally {

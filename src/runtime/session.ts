@@ -10,7 +10,13 @@
  * @module
  */
 
-import { type OnnxDType, type SerializedModel, writeModelFiles } from "./onnx_model.ts";
+import {
+  type ExternalChunk,
+  loadChunk,
+  type OnnxDType,
+  type SerializedModel,
+  writeModelFiles,
+} from "./onnx_model.ts";
 import type { StoredModel } from "./model_disk_cache.ts";
 import { basename } from "node:path";
 
@@ -125,11 +131,12 @@ export function parseBackend(value: string | undefined): BackendName {
   throw new Error(`--backend: unknown backend "${value}"; use ort-web (WASM, default) or ort-node (native)`);
 }
 
-function joinChunks(chunks: Uint8Array[], byteLength: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
+async function joinChunks(chunks: ExternalChunk[], byteLength: number): Promise<Uint8Array> {
+  if (chunks.length === 1) return await loadChunk(chunks[0]);
   const out = new Uint8Array(byteLength);
   let o = 0;
-  for (const c of chunks) {
+  for (const chunk of chunks) {
+    const c = await loadChunk(chunk);
     out.set(c, o);
     o += c.length;
   }
@@ -168,7 +175,10 @@ export async function createSession(
     async (ort, o, backend) => {
       if (!external) return await ort.InferenceSession.create(model.model, o);
       if (backend === "ort-web") {
-        o.externalData = [{ path: external.path, data: joinChunks(external.chunks, external.byteLength) }];
+        o.externalData = [{
+          path: external.path,
+          data: await joinChunks(external.chunks, external.byteLength),
+        }];
         return await ort.InferenceSession.create(model.model, o);
       }
       // The native build reads external data from files next to the model.

@@ -27,6 +27,12 @@ export interface SessionTiming {
   fromDisk?: boolean;
 }
 
+/**
+ * Where a built model goes: `"disk"` (the persistent cache; its weights are best written out one at a time
+ * as external data, never all in memory) or `"memory"` (handed to the runtime directly).
+ */
+export type BuildTarget = "disk" | "memory";
+
 /** Keep the built model on disk under `key` (which must identify the graph and its weights). */
 export interface PersistOptions {
   /** The disk cache. */
@@ -53,7 +59,8 @@ interface Entry {
 const cache = new Map<string, Entry>();
 
 /**
- * Returns the cached session for `key` on `backend`, building it with `build` on first use.
+ * Returns the cached session for `key` on `backend`, building it with `build` on first use (told whether the
+ * model will be stored on disk or handed over in memory).
  * Concurrent callers share one creation. With `persist`, the built model is also kept on disk and later
  * processes create their session from that file instead of building the graph again.
  *
@@ -72,7 +79,7 @@ const cache = new Map<string, Entry>();
 export async function cachedSession(
   key: string,
   backend: BackendName = DEFAULT_BACKEND,
-  build: () => SerializedModel | Promise<SerializedModel>,
+  build: (target: BuildTarget) => SerializedModel | Promise<SerializedModel>,
   options: CachedSessionOptions = {},
 ): Promise<{ session: RuntimeSession; timing: SessionTiming }> {
   const { threads, persist, prepack } = options;
@@ -88,13 +95,13 @@ export async function cachedSession(
       let stored = await findStoredModel(persist.cache, persist.key);
       timing.fromDisk = stored !== null;
       // Storing replaces the temporary files the native build would need anyway.
-      stored ??= await storeModel(persist.cache, persist.key, await build());
+      stored ??= await storeModel(persist.cache, persist.key, await build("disk"));
       timing.buildMs = performance.now() - t0;
       const s = await createStoredSession(stored, { backend, threads, prepack });
       timing.createMs = s.createMs;
       return s;
     }
-    const model = await build();
+    const model = await build("memory");
     timing.buildMs = performance.now() - t0;
     const s = await createSession(model, { backend, threads, prepack });
     timing.createMs = s.createMs;
