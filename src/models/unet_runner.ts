@@ -9,7 +9,7 @@
 
 import type { Checkpoint } from "../formats/checkpoint.ts";
 import type { TensorMeta, TensorSource } from "../formats/tensor_source.ts";
-import { serializeModel } from "../runtime/onnx_model.ts";
+import { serializeModel, tensorByteLength } from "../runtime/onnx_model.ts";
 import {
   type BackendName,
   DEFAULT_BACKEND,
@@ -201,7 +201,7 @@ export class UNetRunner {
         crossAttentionInputs: o.swappable,
         attentionMaps: o.attentionMaps,
       });
-      const bytes = graph.initializers.reduce((s, t) => s + t.data.length, 0);
+      const bytes = graph.initializers.reduce((s, t) => s + tensorByteLength(t), 0);
       return serializeModel(
         graph,
         bytes > EXTERNAL_DATA_FROM_BYTES ? { externalDataPath: "unet.weights" } : {},

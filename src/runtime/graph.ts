@@ -8,7 +8,8 @@
  * @module
  */
 
-import { type DType, toFloat32 } from "../formats/dtype.ts";
+import { toFloat32 } from "../formats/dtype.ts";
+import type { RawTensor, TensorMeta } from "../formats/tensor_source.ts";
 import type {
   AttrValue,
   DeferredBytes,
@@ -54,23 +55,13 @@ export function tensor(name: string, data: TensorArray, dims: number[], dtype?: 
   };
 }
 
-/** A checkpoint tensor as read from its file: dtype, shape and little-endian bytes. */
-export interface CheckpointTensor {
-  /** Stored element type. */
-  dtype: DType;
-  /** Shape. */
-  shape: number[];
-  /** Element bytes. */
-  bytes: Uint8Array;
-}
-
-function float16Bits(raw: CheckpointTensor): Uint16Array {
+function float16Bits(raw: RawTensor): Uint16Array {
   return raw.bytes.byteOffset % 2 === 0
     ? new Uint16Array(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength / 2)
     : new Uint16Array(raw.bytes.slice().buffer);
 }
 
-function float32Values(raw: CheckpointTensor): Float32Array {
+function float32Values(raw: RawTensor): Float32Array {
   return raw.dtype === "F32" && raw.bytes.byteOffset % 4 === 0
     ? new Float32Array(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength / 4)
     : toFloat32(raw.dtype, raw.bytes);
@@ -174,7 +165,7 @@ export class GraphBuilder {
    * g.float32Weight("w", { dtype: "F16", shape: [2], bytes: new Uint8Array(half.buffer) }, "stored"); // "w.float32"
    * ```
    */
-  float32Weight(name: string, raw: CheckpointTensor, keep: "float32" | "stored" = "float32"): string {
+  float32Weight(name: string, raw: RawTensor, keep: "float32" | "stored" = "float32"): string {
     const half = keep === "stored" && raw.dtype === "F16";
     const dtype = half ? "float16" : "float32";
     const stored = this.weight(name, half ? float16Bits(raw) : float32Values(raw), raw.shape, dtype);
@@ -195,8 +186,8 @@ export class GraphBuilder {
    */
   deferredFloat32Weight(
     name: string,
-    meta: { dtype: DType; shape: number[] },
-    read: () => Promise<CheckpointTensor>,
+    meta: TensorMeta,
+    read: () => Promise<RawTensor>,
     keep: "float32" | "stored" = "float32",
   ): string {
     const half = keep === "stored" && meta.dtype === "F16";

@@ -1,6 +1,7 @@
 import { deepStrictEqual, ok, rejects, throws } from "node:assert/strict";
 import { fromFloat32, toFloat32 } from "../formats/dtype.ts";
-import { type CheckpointTensor, float, GraphBuilder } from "./graph.ts";
+import type { RawTensor } from "../formats/tensor_source.ts";
+import { float, GraphBuilder } from "./graph.ts";
 import { loadDeferredInitializers, serializeModel, writeModelFiles } from "./onnx_model.ts";
 import { createSession } from "./session.ts";
 
@@ -43,12 +44,12 @@ function buildDeferredLinearNorm(
   reads: Map<string, number>,
 ) {
   const g = new GraphBuilder("deferred_linear_norm");
-  const read = (key: string, t: CheckpointTensor) => () => {
+  const read = (key: string, t: RawTensor) => () => {
     reads.set(key, (reads.get(key) ?? 0) + 1);
     return Promise.resolve(t);
   };
-  const wRaw: CheckpointTensor = { dtype: "F32", shape: [outDim, inDim], bytes: new Uint8Array(w.buffer) };
-  const bRaw: CheckpointTensor = { dtype: "F16", shape: [outDim], bytes: b16 };
+  const wRaw: RawTensor = { dtype: "F32", shape: [outDim, inDim], bytes: new Uint8Array(w.buffer) };
+  const bRaw: RawTensor = { dtype: "F16", shape: [outDim], bytes: b16 };
   const x = g.input("x", "float32", ["n", inDim]);
   const lin = g.op(
     "Gemm",
@@ -175,8 +176,8 @@ Deno.test("graph: deferred weights are read once, when the model is written, and
 
 Deno.test("graph: a deferred weight whose read disagrees with its declared dtype or shape is refused by name", async () => {
   const g = new GraphBuilder("changed");
-  const declared: CheckpointTensor = { dtype: "F32", shape: [2, 3], bytes: new Uint8Array(24) };
-  const changed: CheckpointTensor = { dtype: "F32", shape: [3, 2], bytes: new Uint8Array(24) };
+  const declared: RawTensor = { dtype: "F32", shape: [2, 3], bytes: new Uint8Array(24) };
+  const changed: RawTensor = { dtype: "F32", shape: [3, 2], bytes: new Uint8Array(24) };
   g.output(g.deferredFloat32Weight("layer.weight", declared, () => Promise.resolve(changed)), "float32");
   await rejects(
     loadDeferredInitializers(g.build()),
