@@ -76,6 +76,8 @@ interface Prepared {
   width: number;
   cache: EmbeddingCache | null;
   convention: string;
+  /** Where truncation warnings go (default `console.warn`). */
+  warn: (message: string) => void;
 }
 
 function prepare(
@@ -97,6 +99,7 @@ function prepare(
     width: plans.reduce((s, p) => s + p.config.hiddenSize, 0),
     cache: model.hash ? (options.cache === undefined ? sharedEmbeddingCache : options.cache) : null,
     convention: plans.map((_, e) => encoderKey(model, e)).join("|"),
+    warn: options.warn ?? ((m: string) => console.warn(m)),
   };
 }
 
@@ -128,9 +131,9 @@ function tokenize(model: PromptEncoderModel, p: Prepared, text: string): Tokeniz
 }
 
 /** Warns that a prompt being encoded was truncated (cache hits were warned about when they were encoded). */
-function warnDropped(p: Prepared, text: string, t: Tokenized, warn: (message: string) => void): void {
+function warnDropped(p: Prepared, text: string, t: Tokenized): void {
   if (t.dropped > 0) {
-    warn(
+    p.warn(
       `prompt ${p.texts.indexOf(text) + 1} ${preview(text)} is longer than the ${p.seq}-token context: ` +
         `${t.dropped} token${t.dropped === 1 ? "" : "s"} dropped`,
     );
@@ -157,7 +160,6 @@ export async function encodePrompts(
   const p = prepare(model, prompts, options);
   const { texts, plans, seq, width, cache, convention } = p;
   const pooledWidth = plans.find((plan) => plan.graph.pooled)?.config.projectionDim;
-  const warn = options.warn ?? ((m: string) => console.warn(m));
 
   // Hits are kept here so that evictions while storing the new ones cannot lose them.
   const found = new Map<string, CachedEmbedding>();
@@ -172,7 +174,7 @@ export async function encodePrompts(
     const ids = plans.map(() => new Int32Array(todo.length * seq));
     todo.forEach((text, row) => {
       const t = tokenize(model, p, text);
-      warnDropped(p, text, t, warn);
+      warnDropped(p, text, t);
       t.ids.forEach((a, e) => ids[e].set(a, row * seq));
     });
     const out = await encodeTokenIds(model, ids, todo.length, { ...options, sequenceLength: seq });
@@ -248,7 +250,6 @@ export async function encodePromptPrefixes(
 ): Promise<PromptPrefixes> {
   const p = prepare(model, prompts, options);
   const { texts, plans, seq, width, cache, convention } = p;
-  const warn = options.warn ?? ((m: string) => console.warn(m));
 
   const found = new Map<string, PromptPrefix>();
   const groups = new Map<number, { text: string; ids: Int32Array[]; length: number }[]>();
@@ -261,7 +262,7 @@ export async function encodePromptPrefixes(
       found.set(text, { length: t.length, rows, hiddenStates: hit.hiddenStates.slice(0, rows * width) });
       continue;
     }
-    warnDropped(p, text, t, warn);
+    warnDropped(p, text, t);
     let group = groups.get(rows);
     if (!group) groups.set(rows, group = []);
     group.push({ text, ids: t.ids, length: t.length });
