@@ -62,8 +62,9 @@ export interface UNetGraphOptions {
   /** `"float32"` (default) or `"stored"` (float16 weights stay float16, cast at run time). */
   weights?: WeightStorage;
   /**
-   * Make every cross-attention `to_k.weight` / `to_v.weight` a graph input of the same name (diffusers
-   * weight name) instead of an initializer, so patched weights can be fed without a new session.
+   * Make every cross-attention `to_q.weight` / `to_k.weight` / `to_v.weight` a graph input of the same name
+   * (diffusers weight name) instead of an initializer, so patched weights can be fed without a new session
+   * (closed-form patches change `to_k`/`to_v`, Forget-Me-Not's `to_q`/`to_k`).
    */
   crossAttentionInputs?: boolean;
   /** Return cross-attention probabilities. */
@@ -143,7 +144,7 @@ export function checkUNetConfig(cfg: UNetConfig): void {
 
 /**
  * Builds the UNet graph. Inputs: `sample`, `timestep`, `encoder_hidden_states` (and for SDXL
- * `text_embeds`, `time_ids`; with `crossAttentionInputs` every `to_k`/`to_v` weight; with token
+ * `text_embeds`, `time_ids`; with `crossAttentionInputs` every cross-attention `to_q`/`to_k`/`to_v` weight; with token
  * attention maps `attention_tokens`). Output: `out_sample` (and the requested maps and tensors).
  *
  * @example
@@ -249,18 +250,15 @@ export async function buildUNetGraph(
     const kvIn = ctx ?? x;
     const kvDim = ctx ? ctxDim : c;
     const keys = ctx ? ctxLen : n;
+    // A weight is a graph input when asked by name, or (cross-attention only) for swappable patches.
     const fed = (name: string, dims: number[]) =>
-      dynamic.has(name) ? g.input(name, "float32", dims) : undefined;
+      dynamic.has(name) || (ctx && options.crossAttentionInputs) ? g.input(name, "float32", dims) : undefined;
     const q = await L.linear(x, `${p}.to_q`, c, c, {
       bias: false,
       scale: 1 / Math.sqrt(c / heads),
       weightName: fed(`${p}.to_q.weight`, [c, c]),
     });
-    let kName = fed(`${p}.to_k.weight`, [c, kvDim]), vName = fed(`${p}.to_v.weight`, [c, kvDim]);
-    if (ctx && options.crossAttentionInputs) {
-      kName ??= g.input(`${p}.to_k.weight`, "float32", [c, ctxDim]);
-      vName ??= g.input(`${p}.to_v.weight`, "float32", [c, ctxDim]);
-    }
+    const kName = fed(`${p}.to_k.weight`, [c, kvDim]), vName = fed(`${p}.to_v.weight`, [c, kvDim]);
     const k = await L.linear(kvIn, `${p}.to_k`, kvDim, c, { bias: false, weightName: kName });
     const v = await L.linear(kvIn, `${p}.to_v`, kvDim, c, { bias: false, weightName: vName });
     // Self-attention scores of the largest levels take gigabytes ([2, 8, 4096, 4096] float32 at 512²):

@@ -1,6 +1,6 @@
 /**
  * A checkpoint's UNet as a ready session: builds the graph on first use (cached per checkpoint, latent
- * size, backend and options), runs it on plain arrays, and swaps the cross-attention `to_k`/`to_v`
+ * size, backend and options), runs it on plain arrays, and swaps the cross-attention `to_q`/`to_k`/`to_v`
  * weights for a patch's. With `swappable` those weights are graph inputs, so base and patched models
  * share one session; otherwise each patch gets its own cached session built with its weights.
  *
@@ -28,7 +28,10 @@ const EXTERNAL_DATA_FROM_BYTES = 1.5 * 2 ** 30;
 export interface PatchWeights {
   /** Identifies the patch (and its scale) in session caches, e.g. the patch file's path and scale. */
   key: string;
-  /** Edited weights (only `to_k`/`to_v` of `attn2` layers are used). */
+  /**
+   * Edited weights. A swappable session feeds the `attn2` `to_q`/`to_k`/`to_v` among them and refuses any
+   * other; a session built with the patch overlays whatever it names.
+   */
   weights: Map<string, Float32Array>;
 }
 
@@ -45,7 +48,7 @@ export interface UNetRunnerOptions {
    * where float32 weights would not fit the WASM build.
    */
   weights?: WeightStorage | "auto";
-  /** Cross-attention `to_k`/`to_v` as graph inputs (patches swap without a new session). */
+  /** Cross-attention `to_q`/`to_k`/`to_v` as graph inputs (patches swap without a new session). */
   swappable?: boolean;
   /** Return cross-attention maps (see {@linkcode AttentionMapOptions}). */
   attentionMaps?: AttentionMapOptions;
@@ -223,9 +226,20 @@ export class UNetRunner {
    * only changes the feeds; otherwise the next run uses the patch's own cached session.
    */
   setPatch(patch: PatchWeights | null): void {
+    const fed = this.options.swappable
+      ? new Set(this.checkpoint.crossAttention.flatMap((l) => [l.toQ, l.toK, l.toV]))
+      : undefined;
     for (const name of patch?.weights.keys() ?? []) {
       if (!this.checkpoint.unet.has(name)) {
         throw new Error(`patch ${patch!.key}: the UNet has no weight "${name}"`);
+      }
+      // A swappable session feeds only these; silently running another patched weight as the base's would
+      // misreport what the patch does.
+      if (fed && !fed.has(name)) {
+        throw new Error(
+          `patch ${patch!.key}: "${name}" is not a cross-attention to_q/to_k/to_v weight, which is all a ` +
+            "swappable session can change; use a session built with the patch (swappable: false)",
+        );
       }
     }
     if (!this.options.swappable && (patch?.key ?? null) !== (this.#patch?.key ?? null)) this.#session = null;
@@ -236,7 +250,7 @@ export class UNetRunner {
     if (!this.#baseFeeds) {
       const feeds = new Map<string, RuntimeTensor>();
       for (const layer of this.checkpoint.crossAttention) {
-        for (const name of [layer.toK, layer.toV]) {
+        for (const name of [layer.toQ, layer.toK, layer.toV]) {
           const dims = this.checkpoint.unet.info(name).shape;
           feeds.set(name, { dtype: "float32", dims, data: await this.checkpoint.unet.readFloat32(name) });
         }

@@ -95,9 +95,10 @@ Deno.test("generate: seeded, batched over prompts and seeds, patches swap in one
     deepStrictEqual(torch.image.data, images[0].image.data, "torch noise is the default");
     notDeepStrictEqual(portable.image.data, torch.image.data, "portable noise is another stream");
 
-    // A patch: the swappable session (weights fed as inputs) and a session built with them agree.
+    // A patch: the swappable session (weights fed as inputs) and a session built with them agree. It changes
+    // to_q as well as to_k/to_v, as Forget-Me-Not's patches do (a swappable session once fed only to_k/to_v).
     const patchPath = `${dir}/patch.safetensors`;
-    await writeLoraPatch(patchPath, await randomEdit(ckpt, 2, 5), ckpt);
+    await writeLoraPatch(patchPath, await randomEdit(ckpt, 2, 5, ["to_q", "to_k", "to_v"]), ckpt);
     const patch = await loadPatchWeights(ckpt, patchPath);
     const inputs = {
       batch: 2,
@@ -121,6 +122,11 @@ Deno.test("generate: seeded, batched over prompts and seeds, patches swap in one
     ok(moved > 1e-3, `the patch changes the output (${moved})`);
     swappable.setPatch(null);
     deepStrictEqual(Array.from((await swappable.run(inputs)).output), Array.from(baseOut));
+    // A weight a swappable session cannot feed is refused, never silently left at the base's value.
+    throws(
+      () => swappable.setPatch({ key: "conv", weights: new Map([["conv_in.weight", new Float32Array(1)]]) }),
+      /"conv_in.weight" is not a cross-attention to_q\/to_k\/to_v weight/,
+    );
 
     const patched = await generateImages(ckpt, {
       ...opts,
