@@ -63,6 +63,11 @@ export interface ForgetOptions {
   fmnScope?: "qk" | "k";
   /** FMN: relative ridge of key preservation (default 0.05; used when texts are preserved). */
   preserveRidge?: number;
+  /**
+   * FMN with `preserve` and scope `qk`: also confine to_q's change to query directions the preserved prompts'
+   * keys hardly meet (default true).
+   */
+  preserveQueries?: boolean;
   /** FMN: seed (default 0). */
   seed?: number;
   /** `object` (default; also identities), `style` (artists: guide "art", other artists preserved), `nudity`, `unsafe`. */
@@ -153,6 +158,7 @@ export function resolveFmnSettings(concepts: string[], options: ForgetOptions): 
     scope: options.fmnScope ?? FMN_DEFAULTS.scope,
     preserve: [...(options.preserve ?? [])],
     preserveRidge: options.preserveRidge ?? FMN_DEFAULTS.preserveRidge,
+    preserveQueries: options.preserveQueries ?? FMN_DEFAULTS.preserveQueries,
     ...(options.templates ? { templates: [...options.templates] } : {}),
     ...(options.images ? { images: options.images } : {}),
   };

@@ -26,8 +26,9 @@ reference settings per kind: styles use guide "art" and preserve the other 1,733
 --method fmn re-steers cross-attention away from the concept (Forget-Me-Not): [--images DIR] (PNG references;
 default: images the model generates) [--steps n] (per concept, default 35) [--lr x] (default 2e-6)
 [--fmn-loss global|per-layer] [--penalty squares|mass] [--eos all|first|none|after] [--image-count n] [--tolerance t] [--seed n]
-[--template T ...] ({} = the concept; several are taken in turn) [--fmn-scope qk|k] [--preserve P ...] (key preservation: to_k changes only where P's prompts don't look; not in
-the reference recipe) [--preserve-ridge r] (default 0.05; larger lets keys move more).
+[--template T ...] ({} = the concept; several are taken in turn) [--fmn-scope qk|k] [--preserve P ...] (not in the
+reference recipe: to_k changes only where P's prompts don't look, and to_q only in directions their keys don't
+meet) [--preserve-ridge r] (default 0.05; larger lets weights move more) [--no-preserve-queries] (keys only).
 --save-adversarial writes RECE's derived embeddings (77×d per concept and epoch, float32): prompts in
 embedding space that still evoked the concept before each epoch — an attack to test other erasures with.`;
 
@@ -78,6 +79,7 @@ export async function eraseCommand(args: string[]): Promise<number> {
     "fmn-scope": { type: "string" },
     template: { type: "string", multiple: true },
     "preserve-ridge": { type: "string" },
+    "no-preserve-queries": { type: "boolean" },
     eos: { type: "string" },
     "image-count": { type: "string" },
     tolerance: { type: "string" },
@@ -132,6 +134,7 @@ export async function eraseCommand(args: string[]): Promise<number> {
       ? undefined
       : oneOf(values, "fmn-scope", ["qk", "k"] as const),
     preserveRidge: num(values, "preserve-ridge"),
+    preserveQueries: values["no-preserve-queries"] ? false : undefined,
     templates: values.template as string[] | undefined,
     tolerance: num(values, "tolerance"),
     seed: num(values, "seed"),

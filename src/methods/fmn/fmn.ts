@@ -18,7 +18,7 @@ import { type Edit, type LowRankDelta, TOOL_VERSION } from "../../patch/edit.ts"
 import { randn } from "../../sample/random.ts";
 import { conceptPositions, type EosPolicy, FMN_TEMPLATES } from "./concept_positions.ts";
 import { referenceLatents } from "./reference_images.ts";
-import { KEY_PRESERVATION_RIDGE, keyDrift, keyProjector } from "./key_preservation.ts";
+import { KEY_PRESERVATION_RIDGE, keyDrift, keyProjector, queryProjector } from "./key_preservation.ts";
 import { attentionMass, resteer, type ResteerTarget } from "./resteer.ts";
 import { unetProbe } from "./unet_probe.ts";
 
@@ -61,6 +61,12 @@ export interface FmnSettings {
   /** Relative ridge ρ of key preservation (default 0.05; larger lets the keys move more). */
   preserveRidge: number;
   /**
+   * With `preserve` and scope `qk`: also confine every to_q change to query directions that the preserved
+   * prompts' keys hardly meet (same ridge), so re-steered queries keep the other prompts' attention (default
+   * true; a to_q trained freely moves the attention of every prompt).
+   */
+  preserveQueries: boolean;
+  /**
    * Prompt templates (`{}` = the concept); default the reference's one per kind. With several, the steps go
    * round the templates, so re-steering also covers the phrasings users write; reference images come from
    * the first.
@@ -83,6 +89,7 @@ export const FMN_DEFAULTS: FmnSettings = {
   scope: "qk",
   preserve: [],
   preserveRidge: KEY_PRESERVATION_RIDGE,
+  preserveQueries: true,
 };
 
 /** What Forget-Me-Not did, for `--json` reports. */
@@ -216,6 +223,20 @@ export async function fmnErase(
     initial.set(`${l.module}.to_q.weight`, await ckpt.unet.readFloat32(l.toQ));
     initial.set(`${l.module}.to_k.weight`, await ckpt.unet.readFloat32(l.toK));
   }
+  let queryProjectors: Map<string, Float32Array> | undefined;
+  if (preservedRows && settings.preserveQueries && settings.scope === "qk") {
+    queryProjectors = new Map();
+    for (const l of probe.layers) {
+      const wk = initial.get(`${l.module}.to_k.weight`)!;
+      queryProjectors.set(
+        `${l.module}.to_q.weight`,
+        await timed(
+          "key-preservation",
+          () => queryProjector(backend, preservedRows!, wk, l.channels, l.heads, settings.preserveRidge),
+        ),
+      );
+    }
+  }
   const ac = Float32Array.from(alphasCumprod("scaled_linear", 0.00085, 0.012, 1000));
   const evalLatents = targets.map((t, i) => {
     // A fixed mid-schedule noisy latent per concept for the before/after attention report.
@@ -253,6 +274,7 @@ export async function fmnErase(
       weights: initial,
       scope: settings.scope,
       keyProjector: projector,
+      queryProjectors,
       onStep: (s, loss) => options.onStep?.(s, totalSteps, loss),
     }));
   const after = await timed("attention-after", () => massOf(result.weights));
@@ -337,6 +359,9 @@ export function checkSettings(s: FmnSettings): void {
     throw new RangeError(`penalty must be "squares" or "mass", got ${s.penalty}`);
   }
   if (s.scope !== "qk" && s.scope !== "k") throw new RangeError(`scope must be "qk" or "k", got ${s.scope}`);
+  if (typeof s.preserveQueries !== "boolean") {
+    throw new RangeError(`preserveQueries must be true or false, got ${s.preserveQueries}`);
+  }
   if (!(s.preserveRidge > 0 && Number.isFinite(s.preserveRidge))) {
     throw new RangeError(`preserve ridge must be a positive number, got ${s.preserveRidge}`);
   }

@@ -13,7 +13,7 @@
  * @module
  */
 import type { Backend } from "../../../kernels/backend.ts";
-import { matrix, matrix64, toFloat32 } from "../../../kernels/matrix.ts";
+import { matrix, type Matrix64, matrix64, toFloat32 } from "../../../kernels/matrix.ts";
 
 /** Default relative ridge ρ of {@linkcode keyProjector}. */
 export const KEY_PRESERVATION_RIDGE = 0.05;
@@ -36,17 +36,74 @@ export async function keyProjector(
   width: number,
   ridge: number = KEY_PRESERVATION_RIDGE,
 ): Promise<Float32Array> {
+  checkPreserved("key", ridge, rows, width);
+  const n = rows.length / width;
+  const gram = await backend.gram(matrix(n, width, rows));
+  return await ridgeInverse(backend, gram, ridge, "preserved rows are all zero");
+}
+
+/**
+ * The query-side twin of {@linkcode keyProjector} for one layer: with K the preserved rows' keys (Φ·W_kᵀ) and
+ * G_h = K_hᵀK_h per head h (so the cross-head blocks are zero), M = λ(G + λI)⁻¹, block-diagonal by head.
+ * Re-steering sets W_q = W_q⁰ + M·A: a query then moves only in directions the preserved keys of its own head
+ * hardly meet, so the logits q·k of every preserved key — and with them the preserved prompts' attention —
+ * stay where they were for every image, while the concept's keys (outside that span) still lose theirs.
+ *
+ * @example
+ * ```ts
+ * import { queryProjector } from "./key_preservation.ts";
+ * import { CpuBackend } from "../../../kernels/cpu/backend.ts";
+ * // One head, to_k = I (2×2), one preserved row e₀: queries keep e₁ and lose most of e₀.
+ * const m = await queryProjector(new CpuBackend(), new Float32Array([1, 0]), new Float32Array([1, 0, 0, 1]), 2, 1);
+ * console.log(m[0] < 0.2, m[3] === 1); // true true
+ * ```
+ */
+export async function queryProjector(
+  backend: Backend,
+  rows: Float32Array,
+  wk: Float32Array,
+  channels: number,
+  heads: number,
+  ridge: number = KEY_PRESERVATION_RIDGE,
+): Promise<Float32Array> {
+  if (!(channels > 0) || wk.length % channels !== 0 || channels % heads !== 0) {
+    throw new RangeError(`to_k of ${wk.length} values does not have ${channels} rows in ${heads} heads`);
+  }
+  const width = wk.length / channels;
+  checkPreserved("query", ridge, rows, width);
+  const keys = await backend.matmul(matrix(rows.length / width, width, rows), matrix(channels, width, wk), {
+    transB: true,
+  });
+  const gram = await backend.gram(keys);
+  const d = channels / heads;
+  for (let i = 0; i < channels; i++) {
+    for (let j = 0; j < channels; j++) {
+      if (Math.floor(i / d) !== Math.floor(j / d)) gram.data[i * channels + j] = 0;
+    }
+  }
+  return await ridgeInverse(backend, gram, ridge, "preserved keys are all zero");
+}
+
+function checkPreserved(side: string, ridge: number, rows: Float32Array, width: number): void {
   if (!(ridge > 0) || !Number.isFinite(ridge)) {
-    throw new RangeError(`key preservation ridge must be a positive number, got ${ridge}`);
+    throw new RangeError(`${side} preservation ridge must be a positive number, got ${ridge}`);
   }
   if (!rows.length || rows.length % width !== 0) {
     throw new RangeError(`preserved rows: ${rows.length} values are not whole rows of width ${width}`);
   }
-  const n = rows.length / width;
-  const gram = await backend.gram(matrix(n, width, rows));
+}
+
+/** λ(G + λI)⁻¹ with λ = ρ·tr(G)/d, symmetrized, float32. */
+async function ridgeInverse(
+  backend: Backend,
+  gram: Matrix64,
+  ridge: number,
+  zero: string,
+): Promise<Float32Array> {
+  const width = gram.rows;
   let trace = 0;
   for (let i = 0; i < width; i++) trace += gram.data[i * width + i];
-  if (!(trace > 0)) throw new RangeError("preserved rows are all zero");
+  if (!(trace > 0)) throw new RangeError(zero);
   const lambda = ridge * trace / width;
   const a = matrix64(width, width);
   for (let i = 0; i < width * width; i++) a.data[i] = gram.data[i];

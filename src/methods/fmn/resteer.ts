@@ -92,6 +92,12 @@ export interface ResteerOptions {
    * changes as W⁰ + A·M with A trained, keeping the preserved prompts' keys in place.
    */
   keyProjector?: Float32Array;
+  /**
+   * Query preservation: per `to_q` weight name, a symmetric `channels × channels` matrix M (see
+   * `queryProjector`); that to_q then changes as W⁰ + M·A with A trained, so queries move only in directions
+   * the preserved prompts' keys hardly meet.
+   */
+  queryProjectors?: ReadonlyMap<string, Float32Array>;
   /** Called after each step. */
   onStep?: (step: number, loss: number) => void;
 }
@@ -139,8 +145,17 @@ export async function resteer(
   if (projector && projector.length !== width * width) {
     throw new RangeError(`key projector has ${projector.length} values, expected ${width}×${width}`);
   }
-  // A to_k under key preservation trains its raw delta A (from zero); everything else trains W itself.
-  const reparametrized = (n: string) => projector !== undefined && n.endsWith(".to_k.weight");
+  const queryProjectors = options.queryProjectors ?? new Map<string, Float32Array>();
+  for (const l of probe.layers) {
+    const m = queryProjectors.get(`${l.module}.to_q.weight`);
+    if (m && m.length !== l.channels * l.channels) {
+      throw new RangeError(`query projector of ${l.module} has ${m.length} values, expected ${l.channels}²`);
+    }
+  }
+  // A to_k under key preservation, or a to_q under query preservation, trains its raw delta A (from zero);
+  // everything else trains W itself.
+  const reparametrized = (n: string) =>
+    (projector !== undefined && n.endsWith(".to_k.weight")) || queryProjectors.has(n);
   const trained = (n: string) => options.scope !== "k" || n.endsWith(".to_k.weight");
   const adamW = { lr: options.lr, weightDecay: options.weightDecay ?? 0.01 };
   const optimizers = new Map<string, AdamWOptimizer>(
@@ -208,12 +223,22 @@ export async function resteer(
           current.set(name, await opt.read());
           continue;
         }
-        // W = W⁰ + A·M: ∂L/∂A = ∂L/∂W·M (M symmetric).
-        const rows = scaled.length / width;
-        const m = matrix(width, width, projector!);
-        await opt.update((await backend.matmul(matrix(rows, width, scaled), m)).data);
-        const delta = await backend.matmul(matrix(rows, width, await opt.read()), m);
         const w0 = options.weights.get(name)!;
+        const qm = queryProjectors.get(name);
+        let delta;
+        if (qm) {
+          // W = W⁰ + M·A: ∂L/∂A = M·∂L/∂W (M symmetric).
+          const c = probe.layers[l].channels;
+          const m = matrix(c, c, qm);
+          await opt.update((await backend.matmul(m, matrix(c, c, scaled))).data);
+          delta = await backend.matmul(m, matrix(c, c, await opt.read()));
+        } else {
+          // W = W⁰ + A·M: ∂L/∂A = ∂L/∂W·M (M symmetric).
+          const rows = scaled.length / width;
+          const m = matrix(width, width, projector!);
+          await opt.update((await backend.matmul(matrix(rows, width, scaled), m)).data);
+          delta = await backend.matmul(matrix(rows, width, await opt.read()), m);
+        }
         current.set(name, delta.data.map((v, i) => w0[i] + v));
       }
     }

@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { CpuBackend } from "../../../kernels/cpu/backend.ts";
 import { Random } from "../../sample/random.ts";
 import { attentionMass, type AttentionProbe, resteer, type ResteerTarget } from "./resteer.ts";
-import { keyDrift, keyProjector as keyProjectorOf } from "./key_preservation.ts";
+import {
+  keyDrift,
+  keyProjector as keyProjectorOf,
+  queryProjector as queryProjectorOf,
+} from "./key_preservation.ts";
 
 /** A probe whose attn2 inputs do not depend on the weights (one layer's queries are fixed random rows). */
 function fixedProbe(): AttentionProbe {
@@ -33,6 +37,21 @@ function setup() {
     latents: [new Float32Array(16).fill(0.5)],
   };
   return { weights, target };
+}
+
+/** 20 preserved context rows spread over two random directions of the 6-wide context. */
+function preservedRows(seed: number): Float32Array {
+  const rng = new Random(seed, "preserved");
+  const basis = [
+    Float32Array.from({ length: 6 }, () => rng.normal()),
+    Float32Array.from({ length: 6 }, () => rng.normal()),
+  ];
+  const rows = new Float32Array(20 * 6);
+  for (let r = 0; r < 20; r++) {
+    const a = rng.normal(), b = rng.normal();
+    for (let j = 0; j < 6; j++) rows[r * 6 + j] = a * basis[0][j] + b * basis[1][j];
+  }
+  return rows;
 }
 
 const alphas = Float32Array.from({ length: 1000 }, (_, t) => 1 - t / 1000);
@@ -76,17 +95,7 @@ Deno.test("FMN key preservation: preserved rows' keys stay put while the concept
   const backend = new CpuBackend();
   const probe = fixedProbe();
   const { weights, target } = setup();
-  const rng = new Random(4, "preserved");
-  // Two preserved directions of the 6-wide context: rows spread over them.
-  const basis = [
-    Float32Array.from({ length: 6 }, () => rng.normal()),
-    Float32Array.from({ length: 6 }, () => rng.normal()),
-  ];
-  const rows = new Float32Array(20 * 6);
-  for (let r = 0; r < 20; r++) {
-    const a = rng.normal(), b = rng.normal();
-    for (let j = 0; j < 6; j++) rows[r * 6 + j] = a * basis[0][j] + b * basis[1][j];
-  }
+  const rows = preservedRows(4);
   const keyProjector = await keyProjectorOf(backend, rows, 6);
   const common = { backend, steps: 60, lr: 3e-2, alphasCumprod: alphas, seed: 3, weights };
   const free = await resteer(probe, [target], common);
@@ -115,4 +124,86 @@ Deno.test("FMN scope k trains to_k only", async () => {
   });
   assert.deepEqual(r.weights.get("a.attn2.to_q.weight"), weights.get("a.attn2.to_q.weight"));
   assert.notDeepEqual(r.weights.get("a.attn2.to_k.weight"), weights.get("a.attn2.to_k.weight"));
+});
+
+/** Per-head logits q·k of fresh random queries against the preserved rows' keys (a layer's view of them). */
+function preservedLogits(
+  wq: Float32Array,
+  wk: Float32Array,
+  rows: Float32Array,
+  channels: number,
+  heads: number,
+): number[] {
+  const rng = new Random(9, "queries");
+  const width = wk.length / channels, d = channels / heads;
+  const keys = Array.from(
+    { length: rows.length / width },
+    (_, r) =>
+      Array.from({ length: channels }, (_, o) => {
+        let s = 0;
+        for (let j = 0; j < width; j++) s += wk[o * width + j] * rows[r * width + j];
+        return s;
+      }),
+  );
+  const out: number[] = [];
+  for (let n = 0; n < 11; n++) {
+    const x = Array.from({ length: channels }, () => rng.normal());
+    const q = Array.from(
+      { length: channels },
+      (_, o) => x.reduce((s, v, j) => s + wq[o * channels + j] * v, 0),
+    );
+    for (const k of keys) {
+      for (let h = 0; h < heads; h++) {
+        let s = 0;
+        for (let i = h * d; i < (h + 1) * d; i++) s += q[i] * k[i];
+        out.push(s);
+      }
+    }
+  }
+  return out;
+}
+
+Deno.test("FMN query preservation: preserved keys' logits stay put for any query; the concept's attention falls", async () => {
+  const backend = new CpuBackend();
+  const probe = fixedProbe();
+  const { weights, target } = setup();
+  const rows = preservedRows(5);
+  const keyProjector = await keyProjectorOf(backend, rows, 6);
+  const queryProjectors = new Map<string, Float32Array>();
+  for (const l of probe.layers) {
+    const name = `${l.module}.to_q.weight`;
+    const wk = weights.get(`${l.module}.to_k.weight`)!;
+    queryProjectors.set(name, await queryProjectorOf(backend, rows, wk, l.channels, l.heads));
+  }
+  const common = { backend, steps: 60, lr: 3e-2, alphasCumprod: alphas, seed: 3, weights, keyProjector };
+  const keysOnly = await resteer(probe, [target], common);
+  const both = await resteer(probe, [target], { ...common, queryProjectors });
+  for (const l of probe.layers) {
+    const at = (w: Map<string, Float32Array>) =>
+      preservedLogits(
+        w.get(`${l.module}.to_q.weight`)!,
+        w.get(`${l.module}.to_k.weight`)!,
+        rows,
+        l.channels,
+        l.heads,
+      );
+    const base = at(weights);
+    const drift = (w: Map<string, Float32Array>) => {
+      const v = at(w);
+      return Math.sqrt(
+        v.reduce((s, x, i) => s + (x - base[i]) ** 2, 0) / base.reduce((s, x) => s + x * x, 0),
+      );
+    };
+    const free = drift(keysOnly.weights), kept = drift(both.weights);
+    assert.ok(kept < 0.05 * free && kept < 0.05, `${l.module}: preserved logits drift ${free} → ${kept}`);
+  }
+  assert.ok(both.losses[59] < 0.5 * both.losses[0], `loss ${both.losses[0]} → ${both.losses[59]}`);
+  await assert.rejects(
+    () =>
+      resteer(probe, [target], {
+        ...common,
+        queryProjectors: new Map([["a.attn2.to_q.weight", new Float32Array(3)]]),
+      }),
+    /query projector of a.attn2 has 3 values, expected 8²/,
+  );
 });
