@@ -1,10 +1,9 @@
 /**
  * Quality on the toy world, measured with the project's own pipeline (DDIM 20 steps, the manifest's torch
  * seeds and guidance, ONNX judge): every concept's detection rate (issue goal ≥ 80%), and Forget-Me-Not's
- * evidence — an object, a style and two characters erased with the toy recipe (lr 1e-2, key preservation
- * of the other concepts at ridge 0.5; for the object also words after it in the templates and `eos:
- * "after"`): attention mass on its tokens, its detection rate, and the largest change of any other concept
- * (goals −90%, −60 points, within 10 points).
+ * evidence — an object, a style and the four characters erased with the toy recipes below (lr 3e-3, the
+ * other concepts preserved): attention mass on its tokens, its detection rate, and the largest change of any
+ * other concept (goals −90%, −60 points, within 10 points).
  *
  * `FORGET_TOY_MODEL=DIR` measures another model folder with the committed judge and manifest (used when
  * retraining).
@@ -20,26 +19,32 @@ import { readManifest } from "../src/eval/manifest.ts";
 import { toyManifestPath } from "../src/eval/toy_world.ts";
 import { applyEdit } from "../src/patch/merge.ts";
 
-/** The toy recipe of Forget-Me-Not used for the evidence (README, BENCHMARKS.md, tests). */
-export const TOY_FMN_RECIPE = { lr: 1e-2, preserveRidge: 0.5 } as const;
+/**
+ * The toy recipe of Forget-Me-Not used for the evidence (README, BENCHMARKS.md, tests): lr 3e-3 (the reference's
+ * 2e-6 barely moves local re-steering on this tiny model) and the other concepts preserved at the default ridge
+ * (keys and queries). Styles keep the reference's positions (their tokens and every end-of-text/padding
+ * position: a causal encoder carries a style word into the padding, and without it "striped" did not fall).
+ */
+export const TOY_FMN_RECIPE = { lr: 3e-3 } as const;
 
 /**
- * The toy recipe for objects: templates that put words after the object (none of them a benchmark prompt)
- * and every position from the object on re-steered (`eos: "after"`), so the words that inherited the
- * object through CLIP's causal attention are ignored too.
+ * The toy recipe for objects and characters: only the concept's own tokens (`eos: "none"`). Padding is in
+ * every prompt, and a to_q trained away from it moved every other concept (up to −75 points).
  */
-export const TOY_FMN_OBJECT_RECIPE = {
-  ...TOY_FMN_RECIPE,
-  eos: "after",
-  templates: ["a green {} on a beach at night", "a dotted red {}", "an orange {} in painted style"],
-} as const;
+export const TOY_FMN_OBJECT_RECIPE = { ...TOY_FMN_RECIPE, eos: "none" } as const;
 
-/** Concepts erased for the evidence (one object, one style, two characters) and the recipe of each. */
+/** The toy recipe for characters: the object recipe with three times the reference's 35 steps. */
+export const TOY_FMN_CHARACTER_RECIPE = { ...TOY_FMN_OBJECT_RECIPE, steps: 105 } as const;
+
+/** Concepts erased for the evidence (one object, one style, every character) and the recipe of each. */
 const EVIDENCE: { concept: string; recipe: string; options: Record<string, unknown> }[] = [
-  { concept: "ring", recipe: "object recipe (eos after, 3 templates)", options: TOY_FMN_OBJECT_RECIPE },
-  { concept: "striped", recipe: "toy recipe", options: TOY_FMN_RECIPE },
-  { concept: "zorblax", recipe: "toy recipe", options: TOY_FMN_RECIPE },
-  { concept: "flarnip", recipe: "toy recipe", options: TOY_FMN_RECIPE },
+  { concept: "ring", recipe: "object recipe (eos none)", options: TOY_FMN_OBJECT_RECIPE },
+  { concept: "striped", recipe: "style recipe (reference positions)", options: TOY_FMN_RECIPE },
+  ...["zorblax", "quimbo", "flarnip", "vextor"].map((concept) => ({
+    concept,
+    recipe: "character recipe (eos none, 105 steps)",
+    options: TOY_FMN_CHARACTER_RECIPE,
+  })),
 ];
 
 /** The toy-world quality suite. */
@@ -99,13 +104,16 @@ export const suite: BenchSuite = {
         const change = (r: (typeof c.rows)[number]) => r.rates.fmn - r.rates.base;
         const worst = others.reduce((w, r) => Math.abs(change(r)) > Math.abs(change(w)) ? r : w);
         const mass = result.fmnReport!.massReduction[concept];
+        const marked = result.fmnReport!.markedMass[concept];
         rows.push({
           name: `FMN ${recipe}, erase ${concept}: detection change`,
           value: Math.round(100 * change(erased)),
           unit: "points",
           note: `${Math.round(100 * erased.rates.base)}% → ${
             Math.round(100 * erased.rates.fmn)
-          }%; attention mass −${(100 * mass).toFixed(1)}%; largest other change ${worst.concept} ${
+          }%; attention on its tokens −${(100 * mass).toFixed(1)}%, on every marked position ${
+            marked.before.toFixed(3)
+          } → ${marked.after.toFixed(3)}; largest other change ${worst.concept} ${
             Math.round(100 * worst.rates.base)
           } → ${Math.round(100 * worst.rates.fmn)}; ${secs.toFixed(1)} s to erase`,
         });

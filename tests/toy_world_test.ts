@@ -11,7 +11,7 @@ import { compareVariants } from "../src/eval/compare.ts";
 import { toyManifestPath } from "../src/eval/toy_world.ts";
 import { applyEdit } from "../src/patch/merge.ts";
 import type { RgbImage } from "../src/image/image.ts";
-import { TOY_FMN_OBJECT_RECIPE, TOY_FMN_RECIPE } from "../bench/toy.ts";
+import { TOY_FMN_CHARACTER_RECIPE, TOY_FMN_OBJECT_RECIPE } from "../bench/toy.ts";
 
 const manifestPath = await toyManifestPath();
 const ignore = manifestPath === null;
@@ -115,16 +115,15 @@ async function assertFmnErases(target: string, options: Record<string, unknown>)
 
 Deno.test({
   name:
-    "toy world: Forget-Me-Not (key preservation) erases a style: attention −90%, detection −60, others ±10",
+    "toy world: Forget-Me-Not (character recipe: its tokens only, 105 steps) erases a character: −90%, −60, ±10",
   ignore,
-  // Measured here: striped 100 → 25, painted −8, star +10, the rest 0 (the benchmark's 24 images: max 5).
-  fn: () => assertFmnErases("striped", TOY_FMN_RECIPE),
+  // Measured here: quimbo 100 → 8, painted −10, the rest 0 (the benchmark's 24 images: quimbo −83, max 5).
+  fn: () => assertFmnErases("quimbo", TOY_FMN_CHARACTER_RECIPE),
 });
 
 Deno.test({
-  name:
-    "toy world: Forget-Me-Not (object recipe: words after it, eos after) erases an object: −90%, −60, ±10",
+  name: "toy world: Forget-Me-Not (object recipe: the object's tokens only) erases an object: −90%, −60, ±10",
   ignore,
-  // Measured here: ring 100 → 25, cross −8, the rest 0 (the benchmark's 24 images: max 4).
+  // Measured here: ring 100 → 33, cross +8, painted −8, the rest 0 (the benchmark's 24 images: max 4).
   fn: () => assertFmnErases("ring", TOY_FMN_OBJECT_RECIPE),
 });
