@@ -205,6 +205,26 @@ Deno.test("cli: attention draws base and patched maps per resolution; a missing 
     assert.match(r.stdout, /patched: mean attention/);
     const png = await readPng(out);
     assert.ok(png.width > 5 * 64 && png.height > 2 * 64);
+    // A patch of to_q alone (as Forget-Me-Not's, in part) changes the maps too.
+    const q = join(dir, "q.safetensors");
+    const again = await loadCheckpoint(m);
+    await writeLoraPatch(q, await randomEdit(again, 2, 3, ["to_q"]), again);
+    again.close();
+    r = await run(
+      "--prompt",
+      "a photo of zebra",
+      "--token",
+      "zebra",
+      "--patch",
+      q,
+      "--out",
+      join(dir, "q.png"),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const means = (label: string) =>
+      r.stdout.match(new RegExp(`${label}: mean attention[^\n]*`))?.[0].split("—")[1];
+    assert.ok(means("base") && means("patched"), r.stdout);
+    assert.notEqual(means("patched"), means("base"), "a to_q patch moves the attention");
     r = await run("--prompt", "a photo of a cat", "--token", "zebra", "--out", join(dir, "x.png"));
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /zebra/);
