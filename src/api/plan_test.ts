@@ -7,7 +7,7 @@ import { FAMILIES } from "../models/config.ts";
 import { readLoraPatch } from "../patch/lora_file.ts";
 import { applyEdit } from "../patch/merge.ts";
 import { loadModel } from "./model.ts";
-import { resolveSettings } from "./plan.ts";
+import { resolveFmnSettings, resolveSettings } from "./plan.ts";
 
 async function withTemp(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "forget-plan-test-" });
@@ -104,4 +104,17 @@ Deno.test("plan: bad requests are refused with clear messages", () => {
   assert.throws(() => resolveSettings(["x"], { epochs: 1.5 }), /epochs must be an integer/);
   assert.equal(resolveSettings(["Van Gogh"], { kind: "style" }).guide, "art");
   assert.equal(resolveSettings(["nudity"], {}).receEpochs, 3);
+});
+
+Deno.test("plan: Forget-Me-Not settings take the reference defaults and the user's overrides", () => {
+  const d = resolveFmnSettings(["zebra"], { method: "fmn" });
+  assert.equal(d.lr, 2e-6);
+  assert.equal(d.eos, "all");
+  assert.equal(d.preserveQueries, true);
+  const s = resolveFmnSettings(["zebra"], { method: "fmn", preserveQueries: false, eos: "none", lr: 3e-3 });
+  assert.deepEqual([s.preserveQueries, s.eos, s.lr], [false, "none", 3e-3]);
+  assert.throws(
+    () => resolveFmnSettings(["zebra"], { method: "fmn", preserveQueries: "no" as unknown as boolean }),
+    /preserveQueries must be true or false/,
+  );
 });

@@ -21,6 +21,12 @@ async function forgetWith(
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
+/** `forget erase` on `model` with the native runtime and no encoder cache. */
+function eraseOn(model: string, ...args: string[]): ReturnType<typeof forget> {
+  const flags = ["--allow-ffi", "--allow-sys"];
+  return forgetWith(flags, "erase", "--model", model, "--backend", "cpu,ort-node", "--no-cache", ...args);
+}
+
 Deno.test("cli: synth then inspect --json, for each family and layout", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -124,17 +130,7 @@ Deno.test("cli: erase writes a patch and a --json report; bad requests write not
   try {
     const m = join(dir, "m.safetensors"), p = join(dir, "p.safetensors");
     assert.equal((await forget("synth", "--family", "sd15", "--seed", "1", "--out", m)).code, 0);
-    const erase = (...a: string[]) =>
-      forgetWith(
-        ["--allow-ffi", "--allow-sys"],
-        "erase",
-        "--model",
-        m,
-        "--backend",
-        "cpu,ort-node",
-        "--no-cache",
-        ...a,
-      );
+    const erase = (...a: string[]) => eraseOn(m, ...a);
     let r = await erase("--concept", "zebra", "--method", "uce", "--out", p, "--json");
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout);
@@ -228,6 +224,55 @@ Deno.test("cli: attention draws base and patched maps per resolution; a missing 
     r = await run("--prompt", "a photo of a cat", "--token", "zebra", "--out", join(dir, "x.png"));
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /zebra/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cli: erase --method fmn writes a patch and a --json report; bad FMN input is refused by name", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const m = join(dir, "m.safetensors"), p = join(dir, "p.safetensors");
+    assert.equal((await forget("synth", "--family", "sd15", "--seed", "1", "--out", m)).code, 0);
+    const erase = (...a: string[]) =>
+      eraseOn(m, "--method", "fmn", "--concept", "zebra", "--image-count", "1", ...a);
+    let r = await erase(
+      "--steps",
+      "2",
+      "--lr",
+      "1e-2",
+      "--preserve",
+      "a horse",
+      "--no-preserve-queries",
+      "--out",
+      p,
+      "--json",
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.fmn.losses.length, 2);
+    assert.equal(report.fmn.settings.preserveQueries, false);
+    assert.ok("key-preservation" in report.fmn.timings && !("query-preservation" in report.fmn.timings));
+    assert.ok(report.patch.modules > 0 && (await Deno.stat(p)).size === report.patch.bytes);
+    const empty = join(dir, "empty");
+    await Deno.mkdir(empty);
+    for (
+      const [args, message] of [
+        [["--lr", "0"], /learning rate must be in \(0, 1\], got 0/],
+        [["--steps", "0"], /steps must be an integer from 1 to 10000, got 0/],
+        [["--images", empty], /empty/],
+        [["--eos", "some"], /--eos/],
+      ] as const
+    ) {
+      r = await erase(...args, "--out", join(dir, "x.safetensors"));
+      assert.notEqual(r.code, 0, args.join(" "));
+      assert.match(r.stderr, message);
+    }
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
+      "empty",
+      "m.safetensors",
+      "p.safetensors",
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -231,7 +231,7 @@ export async function fmnErase(
       queryProjectors.set(
         `${l.module}.to_q.weight`,
         await timed(
-          "key-preservation",
+          "query-preservation",
           () => queryProjector(backend, preservedRows!, wk, l.channels, l.heads, settings.preserveRidge),
         ),
       );

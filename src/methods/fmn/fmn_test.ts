@@ -4,7 +4,7 @@ import { writeSyntheticCheckpoint } from "../../formats/synth.ts";
 import { loadModel } from "../../api/model.ts";
 import { applyEdit } from "../../patch/merge.ts";
 
-Deno.test("FMN end to end (tiny sd15): templates, key preservation, patch = trained weights, mass falls", async () => {
+Deno.test("FMN end to end (tiny sd15): templates, key and query preservation, patch = trained weights, mass falls", async () => {
   const dir = await Deno.makeTempDir({ prefix: "forget-fmn-test-" });
   try {
     const path = join(dir, "m.safetensors");
@@ -28,6 +28,10 @@ Deno.test("FMN end to end (tiny sd15): templates, key preservation, patch = trai
     assert.ok(r.massReduction.zebra > 0, `mass reduction ${r.massReduction.zebra}`);
     assert.equal(free.fmnReport!.preservedKeyDrift, undefined);
     assert.ok(r.preservedKeyDrift! < 0.05, `preserved keys moved ${r.preservedKeyDrift}`);
+    // Queries are preserved too (by default), and the report says so.
+    assert.equal(r.settings.preserveQueries, true);
+    assert.ok(r.timings["query-preservation"] >= 0);
+    assert.equal(free.fmnReport!.timings["query-preservation"], undefined);
     // Only to_q / to_k change; the patch reproduces the trained weights within the export tolerance.
     assert.ok(kept.edit.deltas.every((d) => /\.to_[qk]$/.test(d.module)));
     assert.ok(kept.edit.deltas.every((d) => d.relativeError <= 1e-6));
