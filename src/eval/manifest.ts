@@ -41,6 +41,11 @@ export interface BenchManifest {
   judge: string;
   /** The concepts. */
   concepts: BenchConcept[];
+  /**
+   * The world's other words, which are no concept (the toy world's colours and scenes, from the manifest's
+   * optional `colors` and `scenes`): what an erasure should leave alone besides the other concepts.
+   */
+  vocabulary: string[];
 }
 
 /**
@@ -71,7 +76,12 @@ export async function readManifest(path: string): Promise<BenchManifest> {
       throw new Error(`${path}: concept ${JSON.stringify(c.concept)} lacks head, label, prompts or seeds`);
     }
   }
+  const words = [raw.colors, raw.scenes].flatMap((w) => Array.isArray(w) ? w : []);
+  if (words.some((w) => typeof w !== "string" || !w.trim())) {
+    throw new Error(`${path}: "colors" and "scenes" must list non-empty strings`);
+  }
   return {
+    vocabulary: words as string[],
     dir,
     sampling: raw.sampling as BenchManifest["sampling"],
     model: resolve(dir, raw.model as string),
