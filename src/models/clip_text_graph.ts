@@ -212,15 +212,7 @@ export async function buildClipTextGraph(
   let tokens: string;
   if (options.weights === "stored" && embInfo.dtype === "F16") {
     // Gather the float16 rows first and cast only those: the table itself is never converted.
-    const table = options.deferWeights
-      ? g.deferredWeight(embKey, embInfo.shape, "float16", async () => (await source.readRaw(embKey)).bytes)
-      : g.weight(
-        embKey,
-        new Uint16Array((await source.readRaw(embKey)).bytes.slice().buffer),
-        embInfo.shape,
-        "float16",
-      );
-    g.keepsFloat16Weights = true;
+    const table = await g.float16Weight(embKey, embInfo, () => source.readRaw(embKey), options.deferWeights);
     const rows = g.op("Gather", [table, ids], { axis: 0 }, `${PREFIX}embeddings.token_embedding.float16`);
     tokens = g.op("Cast", [rows], { to: 1 }, `${PREFIX}embeddings.token_embedding`);
   } else {

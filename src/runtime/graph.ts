@@ -61,6 +61,21 @@ function float16Bits(raw: RawTensor): Uint16Array {
     : new Uint16Array(raw.bytes.slice().buffer);
 }
 
+/** Reads a tensor and checks it is what `meta` declared when the graph was built. */
+async function readAsDeclared(
+  name: string,
+  meta: TensorMeta,
+  read: () => Promise<RawTensor>,
+): Promise<RawTensor> {
+  const raw = await read();
+  if (raw.dtype !== meta.dtype || raw.shape.join(",") !== meta.shape.join(",")) {
+    throw new Error(
+      `weight ${name}: read ${raw.dtype} [${raw.shape}], expected ${meta.dtype} [${meta.shape}] (file changed?)`,
+    );
+  }
+  return raw;
+}
+
 function float32Values(raw: RawTensor): Float32Array {
   return raw.dtype === "F32" && raw.bytes.byteOffset % 4 === 0
     ? new Float32Array(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength / 4)
@@ -192,16 +207,43 @@ export class GraphBuilder {
   ): string {
     const half = keep === "stored" && meta.dtype === "F16";
     const stored = this.deferredWeight(name, meta.shape, half ? "float16" : "float32", async () => {
-      const raw = await read();
-      if (raw.dtype !== meta.dtype || raw.shape.join(",") !== meta.shape.join(",")) {
-        throw new Error(
-          `weight ${name}: read ${raw.dtype} [${raw.shape}], expected ${meta.dtype} [${meta.shape}] (file changed?)`,
-        );
-      }
+      const raw = await readAsDeclared(name, meta, read);
       const v = half ? float16Bits(raw) : float32Values(raw);
       return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
     });
     return half ? this.#castToFloat32(stored, name) : stored;
+  }
+
+  /**
+   * A float16 checkpoint tensor as a float16 initializer with no Cast, for a caller that casts only what it
+   * uses (e.g. the rows an embedding lookup gathers); read now, or with `defer` when the model is written
+   * (checked against `meta` then). Returns its name.
+   *
+   * @example
+   * ```ts
+   * import { GraphBuilder } from "./graph.ts";
+   * const g = new GraphBuilder("table");
+   * const raw = { dtype: "F16" as const, shape: [2], bytes: new Uint8Array(new Uint16Array([0x3c00, 0x4000]).buffer) };
+   * await g.float16Weight("table", raw, () => Promise.resolve(raw)); // "table"
+   * ```
+   */
+  async float16Weight(
+    name: string,
+    meta: TensorMeta,
+    read: () => Promise<RawTensor>,
+    defer = false,
+  ): Promise<string> {
+    if (meta.dtype !== "F16") {
+      throw new Error(`weight ${name}: float16Weight needs an F16 tensor, got ${meta.dtype}`);
+    }
+    this.keepsFloat16Weights = true;
+    if (!defer) {
+      return this.weight(name, float16Bits(await readAsDeclared(name, meta, read)), meta.shape, "float16");
+    }
+    return this.deferredWeight(name, meta.shape, "float16", async () => {
+      const v = float16Bits(await readAsDeclared(name, meta, read));
+      return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    });
   }
 
   #castToFloat32(stored: string, name: string): string {

@@ -183,6 +183,33 @@ Deno.test("graph: a deferred weight whose read disagrees with its declared dtype
     loadDeferredInitializers(g.build()),
     /weight layer.weight: read F32 \[3,2\], expected F32 \[2,3\] \(file changed\?\)/,
   );
+  // A float16 table read at write time is checked the same way (a BF16 file has the same byte length).
+  const half: RawTensor = {
+    dtype: "F16",
+    shape: [2],
+    bytes: new Uint8Array(new Uint16Array([0x3c00, 0x4000]).buffer),
+  };
+  const t = new GraphBuilder("table");
+  t.output(
+    await t.float16Weight("table", half, () => Promise.resolve({ ...half, dtype: "BF16" }), true),
+    "float16",
+  );
+  await rejects(loadDeferredInitializers(t.build()), /weight table: read BF16 \[2\], expected F16 \[2\]/);
+  // Read now or deferred, the table holds the same float16 bits and marks the model as keeping float16.
+  for (const defer of [false, true]) {
+    const f = new GraphBuilder("table");
+    f.output(await f.float16Weight("table", half, () => Promise.resolve(half), defer), "float16");
+    const [init] = (await loadDeferredInitializers(f.build())).initializers;
+    deepStrictEqual([init.dtype, Array.from(new Uint16Array((init.data as Uint8Array).slice().buffer))], [
+      "float16",
+      [0x3c00, 0x4000],
+    ]);
+    ok(f.keepsFloat16Weights);
+  }
+  await rejects(
+    new GraphBuilder("x").float16Weight("w", { dtype: "F32", shape: [1] }, () => Promise.reject()),
+    /weight w: float16Weight needs an F16 tensor, got F32/,
+  );
   const short = new GraphBuilder("short");
   short.output(
     short.deferredWeight("v", [4], "float32", () => Promise.resolve(new Uint8Array(8))),
