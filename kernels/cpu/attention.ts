@@ -9,8 +9,11 @@
  *
  * Loss `S = Σ_{h, q, k ∈ keys} P[h, q, k]²` ("sumOfSquares") or `‖P[:, :, keys]‖ = √S` ("norm"); with
  * `rows: "mass"`, each (head, query) row contributes the square of its total probability on the keys,
- * `S = Σ_{h, q} (Σ_{k ∈ keys} P[h, q, k])²`, so mass spread thinly over many keys still counts.
- * Backward: `G = ∂L/∂P` (zero off the chosen keys), `∂L/∂Z = P ⊙ (G − Σ_k G·P)` (softmax), then
+ * `S = Σ_{h, q} (Σ_{k ∈ keys} P[h, q, k])²`, so mass spread thinly over many keys still counts; with
+ * `rows: "drift"`, each row contributes its squared distance from the probabilities `P⁰` that reference
+ * weights `W_q⁰`, `W_k⁰` give for the same `X` and `E`, `S = Σ_{h, q, k ∈ keys} (P − P⁰)²` (how far an edit
+ * moved attention that should stay put).
+ * Backward: `G = ∂L/∂P` (zero off the chosen keys; `2P`, `2m` or `2(P − P⁰)`), `∂L/∂Z = P ⊙ (G − Σ_k G·P)` (softmax), then
  * `∂Q_h = ∂Z_h·K_h/√d`, `∂K_h = ∂Z_hᵀ·Q_h/√d`, `∂W_q = ∂Qᵀ·X`, `∂W_k = ∂Kᵀ·E`.
  *
  * @module
@@ -35,13 +38,15 @@ export interface CrossAttentionInput {
   keys: readonly number[];
   /**
    * What each (head, query) row adds to `S` (gradients only): `squares` (default), `Σ_{k∈keys} P²`, the
-   * reference's; or `mass`, `(Σ_{k∈keys} P)²`.
+   * reference's; `mass`, `(Σ_{k∈keys} P)²`; or `drift`, `Σ_{k∈keys} (P − P⁰)²` against `reference`.
    */
   rows?: RowPenalty;
+  /** With `rows: "drift"`: the weights whose probabilities `P⁰` the rows are compared with. */
+  reference?: { wq: Matrix; wk: Matrix };
 }
 
 /** What one (head, query) row of probabilities adds to the loss `S`. */
-export type RowPenalty = "squares" | "mass";
+export type RowPenalty = "squares" | "mass" | "drift";
 
 /** Restricted probabilities `P[h, q, keys[c]]`, stored `[heads, n_q, keys.length]` row-major. */
 export interface AttentionProbabilities {
@@ -99,6 +104,16 @@ export function attentionShape(input: CrossAttentionInput): AttentionShape {
     throw new RangeError(
       `attention: heads = ${heads} must be a positive integer dividing inner = ${wq.rows}`,
     );
+  }
+  if (input.rows === "drift") {
+    const r = input.reference;
+    if (!r) throw new RangeError(`attention: drift rows need reference weights`);
+    if (r.wq.rows !== wq.rows || r.wq.cols !== wq.cols || r.wk.rows !== wk.rows || r.wk.cols !== wk.cols) {
+      throw new RangeError(
+        `attention: reference weights [${r.wq.rows}, ${r.wq.cols}] / [${r.wk.rows}, ${r.wk.cols}] do not match ` +
+          `W_q [${wq.rows}, ${wq.cols}] / W_k [${wk.rows}, ${wk.cols}]`,
+      );
+    }
   }
   const seen = new Set<number>();
   for (const k of keys) {
@@ -190,34 +205,48 @@ export function cpuAttentionGradient(
   const s = attentionShape(input);
   const q = cpuMatmul(input.x, input.wq, { transB: true }).data;
   const k = cpuMatmul(input.context, input.wk, { transB: true }).data;
-  const isKey = new Uint8Array(s.tokens);
-  for (const t of input.keys) isKey[t] = 1;
   const scale = 1 / Math.sqrt(s.headDim);
   const mass = input.rows === "mass";
+  const drift = input.rows === "drift";
+  const q0 = drift ? cpuMatmul(input.x, input.reference!.wq, { transB: true }).data : q;
+  const k0 = drift ? cpuMatmul(input.context, input.reference!.wk, { transB: true }).data : k;
   const dq = new Float32Array(s.queries * s.inner);
   const dk = new Float64Array(s.tokens * s.inner);
   const p = new Float64Array(s.tokens);
+  const p0 = new Float64Array(s.tokens);
+  const g = new Float64Array(s.tokens);
   const dz = new Float64Array(s.tokens);
   let sumOfSquares = 0;
   // Pass 1 computes S (needed to scale the norm's gradient); pass 2 the gradients of S, scaled after.
   for (let h = 0; h < s.heads; h++) {
     for (let qi = 0; qi < s.queries; qi++) {
       softmaxRow(q, k, qi, h, s, p);
-      // G_t = ∂s_row/∂P_t on the keys: 2·P_t (squares) or 2·m with m = Σ_keys P (mass); gp = Σ_t G_t·P_t.
-      let gp = 0, m = 0;
-      for (const t of input.keys) m += p[t];
+      // G_t = ∂s_row/∂P_t on the keys: 2·P_t (squares), 2·m with m = Σ_keys P (mass) or 2·(P_t − P⁰_t)
+      // (drift); gp = Σ_t G_t·P_t.
+      g.fill(0);
       if (mass) {
+        let m = 0;
+        for (const t of input.keys) m += p[t];
         sumOfSquares += m * m;
-        gp = 2 * m * m;
+        for (const t of input.keys) g[t] = 2 * m;
+      } else if (drift) {
+        softmaxRow(q0, k0, qi, h, s, p0);
+        for (const t of input.keys) {
+          const d = p[t] - p0[t];
+          sumOfSquares += d * d;
+          g[t] = 2 * d;
+        }
       } else {
         for (const t of input.keys) {
           sumOfSquares += p[t] * p[t];
-          gp += 2 * p[t] * p[t];
+          g[t] = 2 * p[t];
         }
       }
+      let gp = 0;
+      for (const t of input.keys) gp += g[t] * p[t];
       const qo = qi * s.inner + h * s.headDim;
       for (let t = 0; t < s.tokens; t++) {
-        dz[t] = p[t] * ((isKey[t] ? 2 * (mass ? m : p[t]) : 0) - gp) * scale;
+        dz[t] = p[t] * (g[t] - gp) * scale;
       }
       for (let t = 0; t < s.tokens; t++) {
         const g = dz[t];

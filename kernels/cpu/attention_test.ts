@@ -10,6 +10,7 @@ function input(): CrossAttentionInput {
     wk: randomMatrix(12, 7, 4, 0.5),
     heads: 3,
     keys: [2, 4, 8],
+    reference: { wq: randomMatrix(12, 10, 5, 0.5), wk: randomMatrix(12, 7, 6, 0.5) },
   };
 }
 
@@ -26,15 +27,19 @@ Deno.test("attention probabilities: rows over all keys sum to 1; restricted colu
 
 Deno.test("attention gradients equal central finite differences of the float64 loss", () => {
   for (
-    const [kind, rows] of [["sumOfSquares", "squares"], ["norm", "squares"], ["sumOfSquares", "mass"], [
-      "norm",
-      "mass",
-    ]] as const
+    const [kind, rows] of [
+      ["sumOfSquares", "squares"],
+      ["norm", "squares"],
+      ["sumOfSquares", "mass"],
+      ["norm", "mass"],
+      ["sumOfSquares", "drift"],
+      ["norm", "drift"],
+    ] as const
   ) {
     const base = { ...input(), rows };
     const g = cpuAttentionGradient(base, kind);
     for (const [which, index] of [["wq", 7], ["wq", 100], ["wk", 3], ["wk", 77]] as const) {
-      const h = 1e-2;
+      const h = rows === "drift" ? 3e-3 : 1e-2; // the drift loss curves more: a smaller step keeps the truncation error in bounds
       const plus = { ...base, [which]: { ...base[which], data: Float32Array.from(base[which].data) } };
       const minus = { ...base, [which]: { ...base[which], data: Float32Array.from(base[which].data) } };
       plus[which].data[index] += h;
@@ -61,11 +66,40 @@ Deno.test("attention mass rows: S is the sum over rows of the squared restricted
   assert.ok(Math.abs(g.sumOfSquares - expected) <= 1e-5 * expected, `${g.sumOfSquares} vs ${expected}`);
 });
 
+Deno.test("attention drift rows: S is Σ (P − P⁰)² against the reference weights' probabilities, 0 at the reference", () => {
+  const keys = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const p = cpuAttentionProbabilities({ ...input(), keys });
+  const p0 = cpuAttentionProbabilities({ ...input(), ...input().reference!, keys });
+  let expected = 0;
+  for (let i = 0; i < p.data.length; i++) expected += (p.data[i] - p0.data[i]) ** 2;
+  const g = cpuAttentionGradient({ ...input(), keys, rows: "drift" }, "sumOfSquares");
+  assert.ok(
+    expected > 0 && Math.abs(g.sumOfSquares - expected) <= 1e-5 * expected,
+    `${g.sumOfSquares} vs ${expected}`,
+  );
+  const same = cpuAttentionGradient({ ...input(), ...input().reference!, keys, rows: "drift" }, "norm");
+  assert.equal(same.loss, 0);
+  assert.ok(same.gradWq.data.every((v) => v === 0) && same.gradWk.data.every((v) => v === 0));
+});
+
 Deno.test("attention rejects mismatched shapes, bad heads and bad key indices", () => {
   assert.throws(() => cpuAttentionProbabilities({ ...input(), heads: 5 }), /heads = 5/);
   assert.throws(() => cpuAttentionProbabilities({ ...input(), keys: [9] }), /key index 9/);
   assert.throws(
     () => cpuAttentionProbabilities({ ...input(), wq: randomMatrix(12, 11, 5) }),
     /W_q is \[12, 11\]/,
+  );
+  assert.throws(
+    () => cpuAttentionGradient({ ...input(), rows: "drift", reference: undefined }, "norm"),
+    /need reference/,
+  );
+  assert.throws(
+    () =>
+      cpuAttentionGradient({
+        ...input(),
+        rows: "drift",
+        reference: { wq: randomMatrix(12, 10, 7), wk: randomMatrix(12, 6, 8) },
+      }, "norm"),
+    /reference weights/,
   );
 });

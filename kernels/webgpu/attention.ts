@@ -30,8 +30,11 @@ interface Projected {
 }
 
 function checkFits(ctx: GpuContext, s: AttentionShape, input: CrossAttentionInput): void {
+  const copies = input.rows === "drift" ? 2 : 1;
   const largest = Math.max(
     input.x.data.length,
+    copies * s.queries * s.inner,
+    copies * s.tokens * s.inner,
     input.wq.data.length,
     input.wk.data.length,
     s.queries * s.inner,
@@ -45,43 +48,47 @@ function checkFits(ctx: GpuContext, s: AttentionShape, input: CrossAttentionInpu
   }
 }
 
-/** Uploads inputs and records `Q = X·W_qᵀ`, `K = E·W_kᵀ`. */
+/**
+ * Uploads inputs and records `Q = X·W_qᵀ`, `K = E·W_kᵀ`; for drift rows also the reference projections
+ * `Q⁰`, `K⁰`, stored right after `Q` and `K` in the same buffers (the row kernel already binds eight
+ * storage buffers, WebGPU's default limit per stage).
+ */
 function project(ctx: GpuContext, input: CrossAttentionInput, s: AttentionShape): Projected {
   const x = ctx.upload(input.x.data, "X");
   const context = ctx.upload(input.context.data, "E");
-  const wq = ctx.upload(input.wq.data, "Wq");
-  const wk = ctx.upload(input.wk.data, "Wk");
-  const q = ctx.storage(s.queries * s.inner * 4, "Q");
-  const k = ctx.storage(s.tokens * s.inner * 4, "K");
+  const reference = input.rows === "drift" ? input.reference : undefined;
+  const copies = reference ? 2 : 1;
+  const q = ctx.storage(copies * s.queries * s.inner * 4, "Q");
+  const k = ctx.storage(copies * s.tokens * s.inner * 4, "K");
   const keys = ctx.upload(Uint32Array.from(input.keys.length ? input.keys : [0]), "keys");
   const encoder = ctx.device.createCommandEncoder();
+  const owned = [x, context, q, k, keys];
   const cx = input.x.cols;
   const cc = input.context.cols;
-  encodeGemm(ctx, encoder, {
-    a: x,
-    b: wq,
-    c: q,
-    m: s.queries,
-    n: s.inner,
-    k: cx,
-    lda: cx,
-    ldb: cx,
-    ldc: s.inner,
-    transB: true,
-  });
-  encodeGemm(ctx, encoder, {
-    a: context,
-    b: wk,
-    c: k,
-    m: s.tokens,
-    n: s.inner,
-    k: cc,
-    lda: cc,
-    ldb: cc,
-    ldc: s.inner,
-    transB: true,
-  });
-  return { encoder, x, context, q, k, keys, owned: [x, context, wq, wk, q, k, keys] };
+  const weights = [[input.wq, input.wk], ...(reference ? [[reference.wq, reference.wk]] : [])];
+  for (const [copy, [wqm, wkm]] of weights.entries()) {
+    const wq = ctx.upload(wqm.data, "Wq");
+    const wk = ctx.upload(wkm.data, "Wk");
+    owned.push(wq, wk);
+    for (
+      const [a, b, out, rows, cols] of [[x, wq, q, s.queries, cx], [context, wk, k, s.tokens, cc]] as const
+    ) {
+      encodeGemm(ctx, encoder, {
+        a,
+        b,
+        c: out,
+        m: rows,
+        n: s.inner,
+        k: cols,
+        lda: cols,
+        ldb: cols,
+        ldc: s.inner,
+        offC: copy * rows * s.inner,
+        transB: true,
+      });
+    }
+  }
+  return { encoder, x, context, q, k, keys, owned };
 }
 
 function rowPass(
@@ -89,7 +96,7 @@ function rowPass(
   p: Projected,
   s: AttentionShape,
   nkeys: number,
-  mode: 0 | 1 | 2,
+  mode: 0 | 1 | 2 | 3,
   outputs: [GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer],
 ): void {
   const pipeline = ctx.pipeline(`attention-row-${s.tokens}`, attentionRowShader(s.tokens));
@@ -104,6 +111,9 @@ function rowPass(
     { u: mode },
     { u: gx },
     { f: 1 / Math.sqrt(s.headDim) },
+    { u: s.queries * s.inner },
+    { u: s.tokens * s.inner },
+    { u: 0 },
   ]);
   ctx.dispatch(p.encoder, pipeline, [params, p.q, p.k, p.keys, ...outputs], [gx, gy]);
 }
@@ -181,7 +191,8 @@ export async function gpuAttentionGradient(
   const cc = input.context.cols;
   const gradWq = ctx.storage(s.inner * cx * 4, "dWq");
   const gradWk = ctx.storage(s.inner * cc * 4, "dWk");
-  rowPass(ctx, p, s, input.keys.length, input.rows === "mass" ? 2 : 1, [dummy, dz, dq, partial]);
+  const mode = input.rows === "mass" ? 2 : input.rows === "drift" ? 3 : 1;
+  rowPass(ctx, p, s, input.keys.length, mode, [dummy, dz, dq, partial]);
   for (let h = 0; h < s.heads; h++) {
     // ∂K_h = ∂Z_hᵀ·Q_h (the 1/√d is already in ∂Z).
     encodeGemm(ctx, p.encoder, {

@@ -15,7 +15,8 @@ const cases = [
 ] as const;
 
 Deno.test({
-  name: "GPU attention probabilities and gradients match the CPU twin (squares and mass rows, S and √S)",
+  name:
+    "GPU attention probabilities and gradients match the CPU twin (squares, mass and drift rows, S and √S)",
   ignore: !ctx,
   async fn() {
     let seed = 1;
@@ -27,13 +28,20 @@ Deno.test({
         wk: randomMatrix(inner, dctx, seed++, 0.3),
         heads,
         keys: [...keys],
+        reference: { wq: randomMatrix(inner, c, seed++, 0.3), wk: randomMatrix(inner, dctx, seed++, 0.3) },
       };
       const pGpu = await gpuAttentionProbabilities(ctx!, input);
       const pCpu = cpuAttentionProbabilities(input);
       const shape = [heads * nq, keys.length] as const;
       assert.ok(relativeMaxError(matrix(...shape, pGpu.data), matrix(...shape, pCpu.data)) < 1e-4);
       for (
-        const [loss, rows] of [["sumOfSquares", "squares"], ["norm", "squares"], ["norm", "mass"]] as const
+        const [loss, rows] of [
+          ["sumOfSquares", "squares"],
+          ["norm", "squares"],
+          ["norm", "mass"],
+          ["sumOfSquares", "drift"],
+          ["norm", "drift"],
+        ] as const
       ) {
         const g = await gpuAttentionGradient(ctx!, { ...input, rows }, loss);
         const w = cpuAttentionGradient({ ...input, rows }, loss);

@@ -1,9 +1,10 @@
 /**
  * WGSL of the cross-attention probability kernel. One invocation owns one (head, query) row: it forms
  * the scores against all `tokens` keys, the softmax, and then either writes the probabilities of the
- * chosen keys (mode 0) or the backward pass of the row's share of `S` — `Σ_{chosen} P²` (mode 1) or
- * `(Σ_{chosen} P)²` (mode 2): `∂S/∂Z` for the row (for the `∂K` GEMM), the row's `∂Q` slice, and the
- * row's share of `S`.
+ * chosen keys (mode 0) or the backward pass of the row's share of `S` — `Σ_{chosen} P²` (mode 1),
+ * `(Σ_{chosen} P)²` (mode 2) or `Σ_{chosen} (P − P⁰)²` (mode 3, `P⁰` from the reference projections stored
+ * after the current ones in the same `Q` and `K` buffers, at `refQ` and `refK`): `∂S/∂Z` for the row (for
+ * the `∂K` GEMM), the row's `∂Q` slice, and the row's share of `S`.
  *
  * @module
  */
@@ -22,7 +23,7 @@ export function attentionRowShader(tokens: number): string {
 struct Params {
   queries: u32, tokens: u32, inner: u32, heads: u32,
   headDim: u32, nkeys: u32, mode: u32, perRow: u32,
-  scale: f32, pad0: u32, pad1: u32, pad2: u32,
+  scale: f32, refQ: u32, refK: u32, pad0: u32,
 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> Q: array<f32>;
@@ -33,6 +34,25 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> dQ: array<f32>;
 @group(0) @binding(7) var<storage, read_write> partial: array<f32>;
 
+// Softmax over all keys of the row whose query starts at Q[qo] (head h), keys read from K[base + …].
+fn softmaxRow(qo: u32, h: u32, base: u32, p: ptr<function, array<f32, ${tokens}>>) {
+  var top = -3.4e38;
+  for (var k = 0u; k < ${tokens}u; k++) {
+    let ko = base + k * P.inner + h * P.headDim;
+    var z = 0.0;
+    for (var c = 0u; c < P.headDim; c++) { z += Q[qo + c] * K[ko + c]; }
+    z *= P.scale;
+    (*p)[k] = z;
+    top = max(top, z);
+  }
+  var total = 0.0;
+  for (var k = 0u; k < ${tokens}u; k++) {
+    (*p)[k] = exp((*p)[k] - top);
+    total += (*p)[k];
+  }
+  for (var k = 0u; k < ${tokens}u; k++) { (*p)[k] = (*p)[k] / total; }
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
   let row = (wg.y * P.perRow + wg.x) * 64u + t;
@@ -41,21 +61,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   let q = row % P.queries;
   let qo = q * P.inner + h * P.headDim;
   var p: array<f32, ${tokens}>;
-  var top = -3.4e38;
-  for (var k = 0u; k < ${tokens}u; k++) {
-    let ko = k * P.inner + h * P.headDim;
-    var z = 0.0;
-    for (var c = 0u; c < P.headDim; c++) { z += Q[qo + c] * K[ko + c]; }
-    z *= P.scale;
-    p[k] = z;
-    top = max(top, z);
-  }
-  var total = 0.0;
-  for (var k = 0u; k < ${tokens}u; k++) {
-    p[k] = exp(p[k] - top);
-    total += p[k];
-  }
-  for (var k = 0u; k < ${tokens}u; k++) { p[k] = p[k] / total; }
+  softmaxRow(qo, h, 0u, &p);
   if (P.mode == 0u) {
     for (var c = 0u; c < P.nkeys; c++) { probs[row * P.nkeys + c] = p[keys[c]]; }
     return;
@@ -70,6 +76,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
     for (var c = 0u; c < P.nkeys; c++) { g[keys[c]] = 2.0 * m; }
     squares = m * m;
     gp = 2.0 * m * m;
+  } else if (P.mode == 3u) {
+    var p0: array<f32, ${tokens}>;
+    softmaxRow(P.refQ + qo, h, P.refK, &p0);
+    for (var c = 0u; c < P.nkeys; c++) {
+      let v = p[keys[c]];
+      let d = v - p0[keys[c]];
+      g[keys[c]] = 2.0 * d;
+      squares += d * d;
+      gp += 2.0 * d * v;
+    }
   } else {
     for (var c = 0u; c < P.nkeys; c++) {
       let v = p[keys[c]];

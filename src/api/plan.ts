@@ -68,6 +68,13 @@ export interface ForgetOptions {
    * keys hardly meet (default true).
    */
   preserveQueries?: boolean;
+  /**
+   * FMN with `preserve`: weight of attention anchoring (default 0, off) — the preserved texts' own
+   * cross-attention, on images the model draws of them, is held to the base model's by a penalty.
+   */
+  preserveAttention?: number;
+  /** FMN with `preserve`: key (and query) preservation by projection (default true). */
+  preserveKeys?: boolean;
   /** FMN: seed (default 0). */
   seed?: number;
   /** `object` (default; also identities), `style` (artists: guide "art", other artists preserved), `nudity`, `unsafe`. */
@@ -159,6 +166,8 @@ export function resolveFmnSettings(concepts: string[], options: ForgetOptions): 
     preserve: [...(options.preserve ?? [])],
     preserveRidge: options.preserveRidge ?? FMN_DEFAULTS.preserveRidge,
     preserveQueries: options.preserveQueries ?? FMN_DEFAULTS.preserveQueries,
+    preserveAttention: options.preserveAttention ?? FMN_DEFAULTS.preserveAttention,
+    preserveKeys: options.preserveKeys ?? FMN_DEFAULTS.preserveKeys,
     ...(options.templates ? { templates: [...options.templates] } : {}),
     ...(options.images ? { images: options.images } : {}),
   };

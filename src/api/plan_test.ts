@@ -117,4 +117,16 @@ Deno.test("plan: Forget-Me-Not settings take the reference defaults and the user
     () => resolveFmnSettings(["zebra"], { method: "fmn", preserveQueries: "no" as unknown as boolean }),
     /preserveQueries must be true or false/,
   );
+  // Attention anchoring is off by default, projection on; both can be changed.
+  assert.deepEqual([d.preserveAttention, d.preserveKeys], [0, true]);
+  const a = resolveFmnSettings(["zebra"], { method: "fmn", preserveAttention: 0.1, preserveKeys: false });
+  assert.deepEqual([a.preserveAttention, a.preserveKeys], [0.1, false]);
+  assert.throws(
+    () => resolveFmnSettings(["zebra"], { method: "fmn", preserveAttention: -1 }),
+    /preserve attention weight must be zero or more, got -1/,
+  );
+  assert.throws(
+    () => resolveFmnSettings(["zebra"], { method: "fmn", preserveKeys: 1 as unknown as boolean }),
+    /preserveKeys must be true or false/,
+  );
 });

@@ -254,6 +254,27 @@ Deno.test("cli: erase --method fmn writes a patch and a --json report; bad FMN i
     assert.equal(report.fmn.settings.preserveQueries, false);
     assert.ok("key-preservation" in report.fmn.timings && !("query-preservation" in report.fmn.timings));
     assert.ok(report.patch.modules > 0 && (await Deno.stat(p)).size === report.patch.bytes);
+    // Attention anchoring alone: no projection, one anchored drift per step (the first at the base weights).
+    r = await erase(
+      "--steps",
+      "2",
+      "--lr",
+      "1e-2",
+      "--preserve",
+      "a horse",
+      "--preserve-attention",
+      "0.1",
+      "--no-preserve-keys",
+      "--out",
+      p,
+      "--json",
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const anchored = JSON.parse(r.stdout).fmn;
+    assert.deepEqual([anchored.settings.preserveAttention, anchored.settings.preserveKeys], [0.1, false]);
+    assert.equal(anchored.anchorDrift.length, 2);
+    assert.equal(anchored.anchorDrift[0], 0);
+    assert.ok(anchored.timings["anchor-images"] > 0 && !("key-preservation" in anchored.timings));
     const empty = join(dir, "empty");
     await Deno.mkdir(empty);
     for (
@@ -262,6 +283,11 @@ Deno.test("cli: erase --method fmn writes a patch and a --json report; bad FMN i
         [["--steps", "0"], /steps must be an integer from 1 to 10000, got 0/],
         [["--images", empty], /empty/],
         [["--eos", "some"], /--eos/],
+        [
+          ["--preserve", "a horse", "--preserve-attention=-1"],
+          /preserve attention weight must be zero or more/,
+        ],
+        [["--preserve-attention", "lots"], /--preserve-attention must be a number/],
       ] as const
     ) {
       r = await erase(...args, "--out", join(dir, "x.safetensors"));

@@ -28,7 +28,9 @@ default: images the model generates) [--steps n] (per concept, default 35) [--lr
 [--fmn-loss global|per-layer] [--penalty squares|mass] [--eos all|first|none|after] [--image-count n] [--tolerance t] [--seed n]
 [--template T ...] ({} = the concept; several are taken in turn) [--fmn-scope qk|k] [--preserve P ...] (not in the
 reference recipe: to_k changes only where P's prompts don't look, and to_q only in directions their keys don't
-meet) [--preserve-ridge r] (default 0.05; larger lets weights move more) [--no-preserve-queries] (keys only).
+meet) [--preserve-ridge r] (default 0.05; larger lets weights move more) [--no-preserve-queries] (keys only)
+[--preserve-attention w] (also hold P's own attention, on images the model draws of P, to the base model's with
+weight w) [--no-preserve-keys] (P by attention anchoring only, no projection).
 --save-adversarial writes RECE's derived embeddings (77×d per concept and epoch, float32): prompts in
 embedding space that still evoked the concept before each epoch — an attack to test other erasures with.`;
 
@@ -80,6 +82,8 @@ export async function eraseCommand(args: string[]): Promise<number> {
     template: { type: "string", multiple: true },
     "preserve-ridge": { type: "string" },
     "no-preserve-queries": { type: "boolean" },
+    "no-preserve-keys": { type: "boolean" },
+    "preserve-attention": { type: "string" },
     eos: { type: "string" },
     "image-count": { type: "string" },
     tolerance: { type: "string" },
@@ -135,6 +139,8 @@ export async function eraseCommand(args: string[]): Promise<number> {
       : oneOf(values, "fmn-scope", ["qk", "k"] as const),
     preserveRidge: num(values, "preserve-ridge"),
     preserveQueries: values["no-preserve-queries"] ? false : undefined,
+    preserveKeys: values["no-preserve-keys"] ? false : undefined,
+    preserveAttention: num(values, "preserve-attention"),
     templates: values.template as string[] | undefined,
     tolerance: num(values, "tolerance"),
     seed: num(values, "seed"),
@@ -238,6 +244,9 @@ export async function eraseCommand(args: string[]): Promise<number> {
             `attention on the concept's tokens fell by ${drops.join(", ")}` +
             (f.preservedKeyDrift !== undefined
               ? `; preserved prompts' keys moved at most ${(100 * f.preservedKeyDrift).toFixed(2)}%`
+              : "") +
+            (f.anchorDrift?.length
+              ? `; anchored attention drift ‖P − P⁰‖ ${f.anchorDrift.at(-1)!.toPrecision(3)} at the last step`
               : ""),
         );
       } else {

@@ -19,7 +19,7 @@ import { randn } from "../../sample/random.ts";
 import { conceptPositions, type EosPolicy, FMN_TEMPLATES } from "./concept_positions.ts";
 import { referenceLatents } from "./reference_images.ts";
 import { KEY_PRESERVATION_RIDGE, keyDrift, keyProjector, queryProjector } from "./key_preservation.ts";
-import { attentionMass, resteer, type ResteerTarget } from "./resteer.ts";
+import { type AnchorTarget, attentionMass, resteer, type ResteerTarget } from "./resteer.ts";
 import { unetProbe } from "./unet_probe.ts";
 
 /** Settings of {@linkcode fmnErase}; defaults are the reference recipe's. */
@@ -61,11 +61,25 @@ export interface FmnSettings {
   /** Relative ridge ρ of key preservation (default 0.05; larger lets the keys move more). */
   preserveRidge: number;
   /**
+   * With `preserve`: confine every to_k change (and with `preserveQueries` every to_q change) by projection,
+   * as above (default true). False leaves the preserved texts to attention anchoring alone.
+   */
+  preserveKeys: boolean;
+  /**
    * With `preserve` and scope `qk`: also confine every to_q change to query directions that the preserved
    * prompts' keys hardly meet (same ridge), so re-steered queries keep the other prompts' attention (default
    * true; a to_q trained freely moves the attention of every prompt).
    */
   preserveQueries: boolean;
+  /**
+   * Attention anchoring of the preserved texts (not in the reference recipe; default 0, off): each preserved
+   * text in the kind's template becomes an anchor prompt with `imageCount` images the model generates from it,
+   * and every step adds this weight times ‖P − P⁰‖ — how far the anchor's cross-attention (all layers, heads,
+   * queries and keys, on one of its noised images) moved from the base model's — to the loss. Unlike key
+   * and query preservation, which keep every preserved key's logits for every image, this keeps the
+   * preserved prompts' attention on their own images only, so the concept's queries may still change.
+   */
+  preserveAttention: number;
   /**
    * Prompt templates (`{}` = the concept); default the reference's one per kind. With several, the steps go
    * round the templates, so re-steering also covers the phrasings users write; reference images come from
@@ -89,7 +103,9 @@ export const FMN_DEFAULTS: FmnSettings = {
   scope: "qk",
   preserve: [],
   preserveRidge: KEY_PRESERVATION_RIDGE,
+  preserveKeys: true,
   preserveQueries: true,
+  preserveAttention: 0,
 };
 
 /** What Forget-Me-Not did, for `--json` reports. */
@@ -111,6 +127,8 @@ export interface FmnReport {
   deltas: { module: string; rank: number; relativeError: number }[];
   /** With key preservation: the largest ‖ΔW_k·Φᵀ‖/‖W_k·Φᵀ‖ over layers (Φ: the preserved prompts' rows). */
   preservedKeyDrift?: number;
+  /** With attention anchoring: ‖P − P⁰‖ of each step's anchor prompt (before that step's update). */
+  anchorDrift?: number[];
   /** Settings used. */
   settings: FmnSettings;
 }
@@ -210,10 +228,36 @@ export async function fmnErase(
     const texts = settings.preserve.flatMap((p) => [p, FMN_TEMPLATES[settings.kind].replace("{}", p)]);
     const kept = await timed("encode", () => encodePrompts(encoder, texts, { backend: runtime }));
     preservedRows = kept.hiddenStates;
-    projector = await timed(
-      "key-preservation",
-      () => keyProjector(backend, kept.hiddenStates, kept.width, settings.preserveRidge),
-    );
+    if (settings.preserveKeys) {
+      projector = await timed(
+        "key-preservation",
+        () => keyProjector(backend, kept.hiddenStates, kept.width, settings.preserveRidge),
+      );
+    }
+  }
+
+  // Attention anchors: the preserved texts in the template, with images the base model draws of them.
+  let anchors: { targets: AnchorTarget[]; weight: number } | undefined;
+  if (settings.preserve.length && settings.preserveAttention > 0) {
+    const anchorPrompts = settings.preserve.map((p) => FMN_TEMPLATES[settings.kind].replace("{}", p));
+    const enc = await timed("encode", () => encodePrompts(encoder, anchorPrompts, { backend: runtime }));
+    const targets: AnchorTarget[] = [];
+    for (const [i, prompt] of anchorPrompts.entries()) {
+      targets.push({
+        prompt,
+        context: enc.hiddenStates.slice(i * rowSize, (i + 1) * rowSize),
+        latents: await timed("anchor-images", () =>
+          referenceLatents(ckpt, {
+            prompt,
+            count: settings.imageCount,
+            width,
+            height,
+            backend: runtime,
+            seed: settings.seed + 500_000 + 1000 * i,
+          })),
+      });
+    }
+    anchors = { targets, weight: settings.preserveAttention };
   }
 
   // Re-steering.
@@ -224,7 +268,7 @@ export async function fmnErase(
     initial.set(`${l.module}.to_k.weight`, await ckpt.unet.readFloat32(l.toK));
   }
   let queryProjectors: Map<string, Float32Array> | undefined;
-  if (preservedRows && settings.preserveQueries && settings.scope === "qk") {
+  if (projector && settings.preserveQueries && settings.scope === "qk") {
     queryProjectors = new Map();
     for (const l of probe.layers) {
       const wk = initial.get(`${l.module}.to_k.weight`)!;
@@ -275,6 +319,7 @@ export async function fmnErase(
       scope: settings.scope,
       keyProjector: projector,
       queryProjectors,
+      anchors,
       onStep: (s, loss) => options.onStep?.(s, totalSteps, loss),
     }));
   const after = await timed("attention-after", () => massOf(result.weights));
@@ -313,6 +358,7 @@ export async function fmnErase(
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   const report: FmnReport = {
     ...(preservedKeyDrift !== undefined ? { preservedKeyDrift } : {}),
+    ...(result.anchorDrift ? { anchorDrift: result.anchorDrift } : {}),
     losses: result.losses,
     attentionMass: targets.map((t, i) => ({ concept: t.concept, before: before[i][0], after: after[i][0] })),
     massReduction: Object.fromEntries(
@@ -359,8 +405,14 @@ export function checkSettings(s: FmnSettings): void {
     throw new RangeError(`penalty must be "squares" or "mass", got ${s.penalty}`);
   }
   if (s.scope !== "qk" && s.scope !== "k") throw new RangeError(`scope must be "qk" or "k", got ${s.scope}`);
+  if (typeof s.preserveKeys !== "boolean") {
+    throw new RangeError(`preserveKeys must be true or false, got ${s.preserveKeys}`);
+  }
   if (typeof s.preserveQueries !== "boolean") {
     throw new RangeError(`preserveQueries must be true or false, got ${s.preserveQueries}`);
+  }
+  if (!(s.preserveAttention >= 0 && Number.isFinite(s.preserveAttention))) {
+    throw new RangeError(`preserve attention weight must be zero or more, got ${s.preserveAttention}`);
   }
   if (!(s.preserveRidge > 0 && Number.isFinite(s.preserveRidge))) {
     throw new RangeError(`preserve ridge must be a positive number, got ${s.preserveRidge}`);

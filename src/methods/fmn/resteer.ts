@@ -17,7 +17,7 @@
  * @module
  */
 import type { Backend, RowPenalty } from "../../../kernels/backend.ts";
-import { matrix } from "../../../kernels/matrix.ts";
+import { type Matrix, matrix } from "../../../kernels/matrix.ts";
 import type { AdamWOptimizer } from "../../../kernels/cpu/adamw.ts";
 import { Random } from "../../sample/random.ts";
 
@@ -98,16 +98,35 @@ export interface ResteerOptions {
    * the preserved prompts' keys hardly meet.
    */
   queryProjectors?: ReadonlyMap<string, Float32Array>;
+  /**
+   * Attention anchors (not in the reference recipe): prompts with images whose cross-attention must stay as
+   * the initial weights give it. Each step also runs one anchor (in turn) and adds `weight`·‖P − P⁰‖ over its
+   * layers, heads, queries and all 77 keys to the loss, so re-steering may change attention only where the
+   * anchors' own images and prompts do not notice.
+   */
+  anchors?: { targets: AnchorTarget[]; weight: number };
   /** Called after each step. */
   onStep?: (step: number, loss: number) => void;
+}
+
+/** One attention anchor: a prompt's context rows and images whose attention should not move. */
+export interface AnchorTarget {
+  /** The prompt. */
+  prompt: string;
+  /** Text embeddings of the prompt, 77 × d. */
+  context: Float32Array;
+  /** Clean latents z₀ of images of the prompt. */
+  latents: Float32Array[];
 }
 
 /** What re-steering did. */
 export interface ResteerResult {
   /** Final to_q / to_k weights. */
   weights: Map<string, Float32Array>;
-  /** Loss per step. */
+  /** Loss per step (re-steering's own term, without the anchors'). */
   losses: number[];
+  /** With anchors: ‖P − P⁰‖ of each step's anchor, over its layers (before the step's update). */
+  anchorDrift?: number[];
   /** Seconds in UNet forward passes and in gradient work. */
   seconds: { forward: number; gradients: number; total: number };
 }
@@ -171,13 +190,35 @@ export async function resteer(
   const seconds = { forward: 0, gradients: 0, total: 0 };
   const t0 = performance.now();
   const size = probe.latentShape.reduce((a, b) => a * b, 1);
-  for (let step = 0; step < options.steps; step++) {
-    const target = targets[step % targets.length];
-    const z0 = target.latents[Math.floor(rng.uniform() * target.latents.length)];
+  const anchors = options.anchors;
+  if (anchors && !(anchors.weight >= 0 && anchors.targets.length)) {
+    throw new RangeError(
+      `anchors need at least one target and a weight of zero or more, got ${anchors.weight}`,
+    );
+  }
+  const anchorDrift: number[] = [];
+  const allKeys = (context: Float32Array) => Array.from({ length: context.length / width }, (_, i) => i);
+  // One noised latent per forward: an image of the target, a uniform timestep, fresh noise.
+  const noisy = (latents: Float32Array[]) => {
+    const z0 = latents[Math.floor(rng.uniform() * latents.length)];
     const t = Math.floor(rng.uniform() * options.alphasCumprod.length);
     const noise = new Float32Array(size);
     for (let i = 0; i < size; i++) noise[i] = rng.normal();
-    const zt = addNoise(z0, noise, options.alphasCumprod[t]);
+    return { zt: addNoise(z0, noise, options.alphasCumprod[t]), t };
+  };
+  const layerInput = (l: number, x: Float32Array, context: Float32Array) => {
+    const layer = probe.layers[l];
+    return {
+      x: matrix(x.length / layer.channels, layer.channels, x),
+      context: matrix(context.length / layer.contextDim, layer.contextDim, context),
+      wq: matrix(layer.channels, layer.channels, current.get(`${layer.module}.to_q.weight`)!),
+      wk: matrix(layer.channels, layer.contextDim, current.get(`${layer.module}.to_k.weight`)!),
+      heads: layer.heads,
+    };
+  };
+  for (let step = 0; step < options.steps; step++) {
+    const target = targets[step % targets.length];
+    const { zt, t } = noisy(target.latents);
     let tf = performance.now();
     const xs = await probe.queryInputs(zt, t, target.context, current);
     seconds.forward += (performance.now() - tf) / 1000;
@@ -185,20 +226,45 @@ export async function resteer(
     const grads = [];
     let total = 0;
     for (let l = 0; l < probe.layers.length; l++) {
-      const layer = probe.layers[l];
-      const x = xs[l];
       const g = await backend.attentionGradient({
-        x: matrix(x.length / layer.channels, layer.channels, x),
-        context: matrix(target.context.length / layer.contextDim, layer.contextDim, target.context),
-        wq: matrix(layer.channels, layer.channels, current.get(`${layer.module}.to_q.weight`)!),
-        wk: matrix(layer.channels, layer.contextDim, current.get(`${layer.module}.to_k.weight`)!),
-        heads: layer.heads,
+        ...layerInput(l, xs[l], target.context),
         keys: target.positions,
         rows: options.penalty ?? "squares",
       }, "sumOfSquares");
       grads.push(g);
       total += g.sumOfSquares;
     }
+    seconds.gradients += (performance.now() - tf) / 1000;
+    // The step's anchor: ∂(weight·√D)/∂W with D = Σ_l ‖P_l − P⁰_l‖², added to the layers' gradients below.
+    const anchorGrads: { gradWq: Matrix; gradWk: Matrix }[] = [];
+    let anchorScale = 0;
+    if (anchors && anchors.weight > 0) {
+      const anchor = anchors.targets[step % anchors.targets.length];
+      const a = noisy(anchor.latents);
+      tf = performance.now();
+      const ax = await probe.queryInputs(a.zt, a.t, anchor.context, current);
+      seconds.forward += (performance.now() - tf) / 1000;
+      tf = performance.now();
+      let drift = 0;
+      for (let l = 0; l < probe.layers.length; l++) {
+        const layer = probe.layers[l];
+        const g = await backend.attentionGradient({
+          ...layerInput(l, ax[l], anchor.context),
+          keys: allKeys(anchor.context),
+          rows: "drift",
+          reference: {
+            wq: matrix(layer.channels, layer.channels, options.weights.get(`${layer.module}.to_q.weight`)!),
+            wk: matrix(layer.channels, layer.contextDim, options.weights.get(`${layer.module}.to_k.weight`)!),
+          },
+        }, "sumOfSquares");
+        anchorGrads.push(g);
+        drift += g.sumOfSquares;
+      }
+      seconds.gradients += (performance.now() - tf) / 1000;
+      anchorDrift.push(Math.sqrt(drift));
+      anchorScale = drift > 0 ? anchors.weight / (2 * Math.sqrt(drift)) : 0;
+    }
+    tf = performance.now();
     const global = Math.sqrt(total);
     const loss = options.loss === "per-layer"
       ? grads.reduce((s, g) => s + Math.sqrt(g.sumOfSquares), 0)
@@ -217,7 +283,8 @@ export async function resteer(
       ) {
         const opt = optimizers.get(name);
         if (!opt) continue;
-        const scaled = grad.data.map((v) => v * scale);
+        const anchor = anchorGrads[l]?.[name.endsWith(".to_q.weight") ? "gradWq" : "gradWk"].data;
+        const scaled = grad.data.map((v, i) => v * scale + (anchor ? anchor[i] * anchorScale : 0));
         if (!reparametrized(name)) {
           await opt.update(scaled);
           current.set(name, await opt.read());
@@ -247,7 +314,7 @@ export async function resteer(
   }
   for (const o of optimizers.values()) o.dispose();
   seconds.total = (performance.now() - t0) / 1000;
-  return { weights: current, losses, seconds };
+  return { weights: current, losses, seconds, ...(anchors ? { anchorDrift } : {}) };
 }
 
 /**

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { CpuBackend } from "../../../kernels/cpu/backend.ts";
+import { matrix } from "../../../kernels/matrix.ts";
 import { Random } from "../../sample/random.ts";
 import { attentionMass, type AttentionProbe, resteer, type ResteerTarget } from "./resteer.ts";
 import {
@@ -205,5 +206,63 @@ Deno.test("FMN query preservation: preserved keys' logits stay put for any query
         queryProjectors: new Map([["a.attn2.to_q.weight", new Float32Array(3)]]),
       }),
     /query projector of a.attn2 has 3 values, expected 8²/,
+  );
+});
+
+/** ‖P − P⁰‖ over both layers, all heads, queries and keys, for the anchor's context. */
+async function anchorDriftOf(
+  probe: AttentionProbe,
+  context: Float32Array,
+  w0: Map<string, Float32Array>,
+  w1: Map<string, Float32Array>,
+): Promise<number> {
+  const backend = new CpuBackend();
+  const xs = await probe.queryInputs(new Float32Array(16), 0, context, w1);
+  let s = 0;
+  for (const [l, layer] of probe.layers.entries()) {
+    const w = (m: Map<string, Float32Array>, p: "q" | "k") =>
+      matrix(
+        layer.channels,
+        p === "q" ? layer.channels : layer.contextDim,
+        m.get(`${layer.module}.to_${p}.weight`)!,
+      );
+    const g = await backend.attentionGradient({
+      x: matrix(xs[l].length / layer.channels, layer.channels, xs[l]),
+      context: matrix(context.length / 6, 6, context),
+      wq: w(w1, "q"),
+      wk: w(w1, "k"),
+      heads: layer.heads,
+      keys: Array.from({ length: context.length / 6 }, (_, i) => i),
+      rows: "drift",
+      reference: { wq: w(w0, "q"), wk: w(w0, "k") },
+    }, "sumOfSquares");
+    s += g.sumOfSquares;
+  }
+  return Math.sqrt(s);
+}
+
+Deno.test("FMN attention anchors: the anchor prompt's attention moves far less while the concept's still falls", async () => {
+  const backend = new CpuBackend();
+  const probe = fixedProbe();
+  const { weights, target } = setup();
+  const rng = new Random(6, "anchor");
+  // The anchor shares the target's other context rows (as prompts that differ in one word do); its rows at
+  // the marked positions are its own.
+  const own = (i: number) => target.positions.includes(Math.floor(i / 6));
+  const context = target.context.map((v, i) => own(i) ? rng.normal() : v);
+  const anchor = { prompt: "anchor", context, latents: [new Float32Array(16).fill(0.25)] };
+  const common = { backend, steps: 60, lr: 3e-2, alphasCumprod: alphas, seed: 3, weights };
+  const free = await resteer(probe, [target], common);
+  const held = await resteer(probe, [target], { ...common, anchors: { targets: [anchor], weight: 0.5 } });
+  const driftFree = await anchorDriftOf(probe, context, weights, free.weights);
+  const driftHeld = await anchorDriftOf(probe, context, weights, held.weights);
+  assert.ok(driftHeld < 0.3 * driftFree, `anchor drift ${driftFree} → ${driftHeld}`);
+  assert.equal(held.anchorDrift!.length, 60);
+  assert.equal(held.anchorDrift![0], 0); // the first step's anchor runs the initial weights
+  assert.equal(free.anchorDrift, undefined);
+  assert.ok(held.losses[59] < 0.5 * held.losses[0], `loss ${held.losses[0]} → ${held.losses[59]}`);
+  await assert.rejects(
+    () => resteer(probe, [target], { ...common, anchors: { targets: [anchor], weight: -1 } }),
+    /anchors need at least one target and a weight of zero or more, got -1/,
   );
 });
