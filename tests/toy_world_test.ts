@@ -11,7 +11,7 @@ import { compareVariants } from "../src/eval/compare.ts";
 import { toyManifestPath } from "../src/eval/toy_world.ts";
 import { applyEdit } from "../src/patch/merge.ts";
 import type { RgbImage } from "../src/image/image.ts";
-import { TOY_FMN_CHARACTER_RECIPE, TOY_FMN_OBJECT_RECIPE } from "../bench/toy.ts";
+import { TOY_FMN_CHARACTER_RECIPE, TOY_FMN_OBJECT_RECIPE, TOY_FMN_STYLE_RECIPE } from "../bench/toy.ts";
 
 const manifestPath = await toyManifestPath();
 const ignore = manifestPath === null;
@@ -138,4 +138,11 @@ Deno.test({
   ignore,
   // Measured here: ring 100 → 33, cross +8, painted −8, the rest 0 (the benchmark's 24 images: max 4).
   fn: () => assertFmnErases("ring", TOY_FMN_OBJECT_RECIPE),
+});
+
+Deno.test({
+  name:
+    "toy world: Forget-Me-Not (style recipe: reference positions, attention anchoring, ridge 2) erases a style: −90%, −60, ±10",
+  ignore,
+  fn: () => assertFmnErases("striped", TOY_FMN_STYLE_RECIPE),
 });
