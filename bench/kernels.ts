@@ -119,6 +119,24 @@ export async function runKernelBench(options: KernelBenchOptions = {}): Promise<
       unit: "ms",
       note: "one FMN cross-attention layer, 8 heads, 77 tokens, 3 chosen keys",
     });
+    // Attention anchoring's drift rows: every key, and a second projection and softmax for the reference.
+    progress(`attention drift gradient 4096×320 on ${label}`);
+    const drift = await timed(() =>
+      backend.attentionGradient({
+        ...input,
+        keys: Array.from({ length: 77 }, (_, i) => i),
+        rows: "drift",
+        reference: { wq: randomMatrix(320, 320, 11, 0.05), wk: randomMatrix(320, 768, 12, 0.05) },
+      }, "norm")
+    );
+    rows.push({
+      name: `attention drift gradient 4096q×320 ${label}`,
+      value: drift * 1000,
+      unit: "ms",
+      note: `attention anchoring's term for the same layer, all 77 keys: ${
+        (drift / seconds).toFixed(2)
+      }× the row above`,
+    });
     backend.dispose();
   }
   return rows;

@@ -1,5 +1,6 @@
 /**
- * Forget-Me-Not end to end: reference latents, the concept's prompt and token positions, local attention
+ * Forget-Me-Not end to end: reference latents, the concept's prompt and token positions, optional
+ * preservation of other texts (projection of the key/query changes, attention anchors), local attention
  * re-steering of every cross-attention `to_q`/`to_k`, and the change exported as low-rank deltas (an Edit).
  *
  * @module

@@ -14,6 +14,10 @@
  * Loss: the reference's one global L2 norm over all selected probabilities of all layers,
  * L = √(Σ_l S_l) with S_l = Σ P_l[h, q, k∈𝒦]², or (option) the per-layer sum Σ_l √S_l.
  *
+ * Attention anchors (option, ours): each step also runs one anchor prompt on a noised image of it and adds
+ * w·√(Σ_l D_l), D_l = Σ (P_l − P⁰_l)² over all heads, queries and keys, P⁰ being the initial weights'
+ * probabilities for the same layer input (kernels: `drift` rows), so the anchors' own attention stays put.
+ *
  * @module
  */
 import type { Backend, RowPenalty } from "../../../kernels/backend.ts";
