@@ -236,41 +236,30 @@ Deno.test("cli: erase --method fmn writes a patch and a --json report; bad FMN i
     assert.equal((await forget("synth", "--family", "sd15", "--seed", "1", "--out", m)).code, 0);
     const erase = (...a: string[]) =>
       eraseOn(m, "--method", "fmn", "--concept", "zebra", "--image-count", "1", ...a);
-    let r = await erase(
-      "--steps",
-      "2",
-      "--lr",
-      "1e-2",
-      "--preserve",
-      "a horse",
-      "--no-preserve-queries",
-      "--out",
-      p,
-      "--json",
-    );
-    assert.equal(r.code, 0, r.stderr);
-    const report = JSON.parse(r.stdout);
+    // Two steps preserving "a horse", with the given preservation flags; the parsed --json report.
+    const preservingHorse = async (...flags: string[]) => {
+      const r = await erase(
+        "--steps",
+        "2",
+        "--lr",
+        "1e-2",
+        "--preserve",
+        "a horse",
+        ...flags,
+        "--out",
+        p,
+        "--json",
+      );
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout);
+    };
+    const report = await preservingHorse("--no-preserve-queries");
     assert.equal(report.fmn.losses.length, 2);
     assert.equal(report.fmn.settings.preserveQueries, false);
     assert.ok("key-preservation" in report.fmn.timings && !("query-preservation" in report.fmn.timings));
     assert.ok(report.patch.modules > 0 && (await Deno.stat(p)).size === report.patch.bytes);
     // Attention anchoring alone: no projection, one anchored drift per step (the first at the base weights).
-    r = await erase(
-      "--steps",
-      "2",
-      "--lr",
-      "1e-2",
-      "--preserve",
-      "a horse",
-      "--preserve-attention",
-      "0.1",
-      "--no-preserve-keys",
-      "--out",
-      p,
-      "--json",
-    );
-    assert.equal(r.code, 0, r.stderr);
-    const anchored = JSON.parse(r.stdout).fmn;
+    const anchored = (await preservingHorse("--preserve-attention", "0.1", "--no-preserve-keys")).fmn;
     assert.deepEqual([anchored.settings.preserveAttention, anchored.settings.preserveKeys], [0.1, false]);
     assert.equal(anchored.anchorDrift.length, 2);
     assert.equal(anchored.anchorDrift[0], 0);
@@ -290,7 +279,7 @@ Deno.test("cli: erase --method fmn writes a patch and a --json report; bad FMN i
         [["--preserve-attention", "lots"], /--preserve-attention must be a number/],
       ] as const
     ) {
-      r = await erase(...args, "--out", join(dir, "x.safetensors"));
+      const r = await erase(...args, "--out", join(dir, "x.safetensors"));
       assert.notEqual(r.code, 0, args.join(" "));
       assert.match(r.stderr, message);
     }
