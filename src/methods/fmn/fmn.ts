@@ -89,6 +89,9 @@ export interface FmnSettings {
   templates?: string[];
 }
 
+/** Seeds of the anchors' images start here (the concepts' reference images use seed + 1000·i). */
+const ANCHOR_SEED_OFFSET = 500_000;
+
 /** The reference recipe's settings. */
 export const FMN_DEFAULTS: FmnSettings = {
   kind: "object",
@@ -222,11 +225,15 @@ export async function fmnErase(
   const schedule = templates.flatMap((_, k) => perConcept.map((ts) => ts[k]));
   const targets = perConcept.map((ts) => ts[0]);
 
-  // Key preservation: the preserved prompts' context rows define the directions to_k must not change.
+  // Preservation: each preserved text bare and in the template. Their context rows define the directions
+  // to_k must not change (projection); the templated ones, with images the base model draws of them, are the
+  // attention anchors.
   let preservedRows: Float32Array | undefined;
   let projector: Float32Array | undefined;
+  let anchors: { targets: AnchorTarget[]; weight: number } | undefined;
   if (settings.preserve.length) {
-    const texts = settings.preserve.flatMap((p) => [p, FMN_TEMPLATES[settings.kind].replace("{}", p)]);
+    const templated = settings.preserve.map((p) => FMN_TEMPLATES[settings.kind].replace("{}", p));
+    const texts = settings.preserve.flatMap((p, i) => [p, templated[i]]);
     const kept = await timed("encode", () => encodePrompts(encoder, texts, { backend: runtime }));
     preservedRows = kept.hiddenStates;
     if (settings.preserveKeys) {
@@ -235,30 +242,25 @@ export async function fmnErase(
         () => keyProjector(backend, kept.hiddenStates, kept.width, settings.preserveRidge),
       );
     }
-  }
-
-  // Attention anchors: the preserved texts in the template, with images the base model draws of them.
-  let anchors: { targets: AnchorTarget[]; weight: number } | undefined;
-  if (settings.preserve.length && settings.preserveAttention > 0) {
-    const anchorPrompts = settings.preserve.map((p) => FMN_TEMPLATES[settings.kind].replace("{}", p));
-    const enc = await timed("encode", () => encodePrompts(encoder, anchorPrompts, { backend: runtime }));
-    const targets: AnchorTarget[] = [];
-    for (const [i, prompt] of anchorPrompts.entries()) {
-      targets.push({
-        prompt,
-        context: enc.hiddenStates.slice(i * rowSize, (i + 1) * rowSize),
-        latents: await timed("anchor-images", () =>
-          referenceLatents(ckpt, {
-            prompt,
-            count: settings.imageCount,
-            width,
-            height,
-            backend: runtime,
-            seed: settings.seed + 500_000 + 1000 * i,
-          })),
-      });
+    if (settings.preserveAttention > 0) {
+      const targets: AnchorTarget[] = [];
+      for (const [i, prompt] of templated.entries()) {
+        targets.push({
+          prompt,
+          context: kept.hiddenStates.slice((2 * i + 1) * rowSize, (2 * i + 2) * rowSize),
+          latents: await timed("anchor-images", () =>
+            referenceLatents(ckpt, {
+              prompt,
+              count: settings.imageCount,
+              width,
+              height,
+              backend: runtime,
+              seed: settings.seed + ANCHOR_SEED_OFFSET + 1000 * i,
+            })),
+        });
+      }
+      anchors = { targets, weight: settings.preserveAttention };
     }
-    anchors = { targets, weight: settings.preserveAttention };
   }
 
   // Re-steering.

@@ -210,13 +210,17 @@ export async function resteer(
     for (let i = 0; i < size; i++) noise[i] = rng.normal();
     return { zt: addNoise(z0, noise, options.alphasCumprod[t]), t };
   };
+  // A layer's to_q / to_k from a weight map, as matrices.
+  const projections = (weights: ReadonlyMap<string, Float32Array>, layer: ProbeLayer) => ({
+    wq: matrix(layer.channels, layer.channels, weights.get(`${layer.module}.to_q.weight`)!),
+    wk: matrix(layer.channels, layer.contextDim, weights.get(`${layer.module}.to_k.weight`)!),
+  });
   const layerInput = (l: number, x: Float32Array, context: Float32Array) => {
     const layer = probe.layers[l];
     return {
       x: matrix(x.length / layer.channels, layer.channels, x),
       context: matrix(context.length / layer.contextDim, layer.contextDim, context),
-      wq: matrix(layer.channels, layer.channels, current.get(`${layer.module}.to_q.weight`)!),
-      wk: matrix(layer.channels, layer.contextDim, current.get(`${layer.module}.to_k.weight`)!),
+      ...projections(current, layer),
       heads: layer.heads,
     };
   };
@@ -251,15 +255,11 @@ export async function resteer(
       tf = performance.now();
       let drift = 0;
       for (let l = 0; l < probe.layers.length; l++) {
-        const layer = probe.layers[l];
         const g = await backend.attentionGradient({
           ...layerInput(l, ax[l], anchor.context),
           keys: allKeys(anchor.context),
           rows: "drift",
-          reference: {
-            wq: matrix(layer.channels, layer.channels, options.weights.get(`${layer.module}.to_q.weight`)!),
-            wk: matrix(layer.channels, layer.contextDim, options.weights.get(`${layer.module}.to_k.weight`)!),
-          },
+          reference: projections(options.weights, probe.layers[l]),
         }, "sumOfSquares");
         anchorGrads.push(g);
         drift += g.sumOfSquares;
