@@ -13,7 +13,8 @@
  * `rows: "drift"`, each row contributes its squared distance from the probabilities `P⁰` that reference
  * weights `W_q⁰`, `W_k⁰` give for the same `X` and `E`, `S = Σ_{h, q, k ∈ keys} (P − P⁰)²` (how far an edit
  * moved attention that should stay put).
- * Backward: `G = ∂L/∂P` (zero off the chosen keys; `2P`, `2m` or `2(P − P⁰)`), `∂L/∂Z = P ⊙ (G − Σ_k G·P)` (softmax), then
+ * Backward: `G = ∂L/∂P` (zero off the chosen keys; `2P`, `2m` or `2(P − P⁰)`), `∂L/∂Z = P ⊙ (G − Σ_k G·P)`
+ * (softmax), then
  * `∂Q_h = ∂Z_h·K_h/√d`, `∂K_h = ∂Z_hᵀ·Q_h/√d`, `∂W_q = ∂Qᵀ·X`, `∂W_k = ∂Kᵀ·E`.
  *
  * @module

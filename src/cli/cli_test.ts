@@ -277,6 +277,7 @@ Deno.test("cli: erase --method fmn writes a patch and a --json report; bad FMN i
           /preserve attention weight must be zero or more/,
         ],
         [["--preserve-attention", "lots"], /--preserve-attention must be a number/],
+        [["--preserve-attention", "0.1"], /preserve attention: give texts to preserve/],
       ] as const
     ) {
       const r = await erase(...args, "--out", join(dir, "x.safetensors"));

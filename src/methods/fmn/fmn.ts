@@ -178,6 +178,12 @@ export async function fmnErase(
   };
   if (!concepts.length) throw new RangeError("give at least one concept");
   checkSettings(settings);
+  // Checked here, not in checkSettings: a plan's .preserve() texts join the settings only when it runs.
+  if (settings.preserveAttention > 0 && !settings.preserve.length) {
+    throw new RangeError(
+      "preserve attention: give texts to preserve (--preserve / preserve), the anchors are made from them",
+    );
+  }
   if (ckpt.config.unet.addition_embed_type === "text_time") {
     throw new Error(
       "Forget-Me-Not is not available for SDXL yet (its added conditioning is not wired into the probe)",
